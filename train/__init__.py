@@ -1,0 +1,1 @@
+"""PyTorch training of the Tunesmith character LSTM (never imported by the app)."""

@@ -1,0 +1,63 @@
+"""Train the Tunesmith character LSTM on the ABC corpus.
+
+    python -m train --preset seed --out runs/seed          # the shipped seed model (~30 min, 2 CPU cores)
+    python -m train --preset tiny --out runs/tiny          # seconds; a smoke run
+
+Uses CUDA when present. Writes best.pt (weights + config + vocabulary), metrics.csv/json,
+summary.json and loss_curve.png into --out. Export the checkpoint with `python -m export`.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+
+from tunesmith.config import PRESETS, Config
+from tunesmith.vocab import Vocabulary
+
+from .data import DEFAULT_CORPUS, fixed_split, read_corpus, sha256_of, split_tunes
+from .trainer import train
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m train", description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="seed")
+    parser.add_argument("--data", default=str(DEFAULT_CORPUS), help="ABC corpus, tunes separated by blank lines")
+    parser.add_argument("--out", default="runs/seed", help="output folder")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    for field in dataclasses.fields(Config):
+        if field.name != "vocab_size":
+            parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default),
+                                default=None, help=f"override the preset's {field.name}")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    config = dataclasses.replace(PRESETS[args.preset])
+    for field in dataclasses.fields(Config):
+        value = getattr(args, field.name, None)
+        if value is not None:
+            setattr(config, field.name, value)
+    try:
+        text = read_corpus(args.data)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    vocab = Vocabulary.from_text(text)
+    split = fixed_split(split_tunes(text))
+    print(f"{len(split.train)} training tunes, {len(split.validation)} validation tunes, "
+          f"{len(vocab)} characters", file=sys.stderr)
+    import torch
+    provenance = {"corpus": os.path.basename(args.data), "corpus_sha256": sha256_of(args.data),
+                  "train_tunes": len(split.train), "validation_tunes": len(split.validation)}
+    summary = train(config, split, vocab, args.out, provenance=provenance,
+                    device=torch.device(args.device) if args.device else None)
+    print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

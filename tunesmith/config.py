@@ -1,0 +1,58 @@
+"""The one configuration shared by training, export and the shipped artifacts.
+
+It is plain Python (no torch) so the runtime can read the copy saved beside the model.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Config:
+    # Model: Embedding(vocab, embedding_size) -> LSTM(hidden_size) x num_layers -> Linear(vocab).
+    vocab_size: int = 83
+    embedding_size: int = 256
+    hidden_size: int = 1024
+    num_layers: int = 1
+    dropout: float = 0.0  # between LSTM layers, on embeddings and LSTM outputs, training only
+
+    # Training (the seed recipe by default).
+    batch_size: int = 32
+    seq_len: int = 100
+    learning_rate: float = 5e-3
+    weight_decay: float = 0.0
+    grad_clip: float = 0.0  # 0 disables clipping
+    max_steps: int = 1500
+    eval_every: int = 50
+    patience: int = 8  # evaluations without improvement before stopping early; 0 never stops
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Config":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown config fields: {sorted(unknown)}")
+        return cls(**values)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Config":
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+PRESETS: dict[str, Config] = {
+    # Embedding 256 -> LSTM 1024 -> Linear: about 5.35M parameters for 83 characters.
+    "seed": Config(),
+    # Trains in seconds; for tests and smoke runs only.
+    "tiny": Config(embedding_size=16, hidden_size=32, batch_size=8, seq_len=40,
+                   learning_rate=1e-2, max_steps=40, eval_every=20, patience=0),
+}
