@@ -1,0 +1,104 @@
+"""Export a trained checkpoint's one-step cell to ONNX and write the shipped model folder.
+
+    python -m export --checkpoint runs/seed/best.pt --out model_artifacts
+
+Writes model.onnx (one file), vocab.json, config.json and model_card.json (config, IO names, opset,
+corpus sha256, validation nats/char, steps trained, parity figures, library versions, date), after
+onnx.checker and a parity check against torch on a real validation tune at batch 1 and 4.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import onnx
+import onnxruntime
+import torch
+
+from train.data import DEFAULT_CORPUS, fixed_split, read_corpus, sha256_of, split_tunes
+from train.evaluate import validation_nats_per_char
+from train.model import count_parameters
+from train.trainer import load_checkpoint
+
+from .onnx_step import INPUT_NAMES, OPSET, OUTPUT_NAMES, export_step
+from .parity import check_parity
+
+MAX_LOGIT_DIFF = 1e-4
+PARITY_TUNE_INDEX = 0  # the first validation tune
+
+
+def write_artifacts(checkpoint: Path, out: Path, data: Path, parity_batches=(1, 4)) -> dict:
+    model, vocab, saved = load_checkpoint(checkpoint)
+    text = read_corpus(data)
+    split = fixed_split(split_tunes(text))
+    if vocab.unknown_chars(text):
+        raise ValueError(f"{data} holds characters the checkpoint's vocabulary lacks: {vocab.unknown_chars(text)}")
+
+    out.mkdir(parents=True, exist_ok=True)
+    onnx_path = out / "model.onnx"
+    proto = export_step(model, onnx_path)
+    parity = [check_parity(model, onnx_path, vocab, split.validation[PARITY_TUNE_INDEX], batch_size=b)
+              for b in parity_batches]
+    for result in parity:
+        if result["max_abs_logit_diff"] > MAX_LOGIT_DIFF or not result["greedy_identical"]:
+            raise RuntimeError(f"export parity failed: {result}")
+
+    model.config.save(out / "config.json")
+    vocab.save(out / "vocab.json")
+    run_summary_path = checkpoint.parent / "summary.json"
+    run_summary = json.loads(run_summary_path.read_text()) if run_summary_path.exists() else {}
+    if (checkpoint.parent / "loss_curve.png").exists():
+        shutil.copy(checkpoint.parent / "loss_curve.png", out / "loss_curve.png")
+    card = {
+        "name": "Tunesmith character LSTM",
+        "description": "Character-level LSTM over ABC notation of Irish folk tunes; one step per file run.",
+        "config": model.config.to_dict(),
+        "parameters": count_parameters(model),
+        "inputs": {"token": "int64 [batch]", "h": f"float32 [{model.config.num_layers}, batch, "
+                   f"{model.config.hidden_size}]", "c": "float32, same shape as h"},
+        "outputs": {"logits": f"float32 [batch, {len(vocab)}]", "h_out": "as h", "c_out": "as c"},
+        "input_names": INPUT_NAMES,
+        "output_names": OUTPUT_NAMES,
+        "opset": OPSET,
+        "ir_version": proto.ir_version,
+        "corpus": data.name,
+        "corpus_sha256": sha256_of(data),
+        "split": {"rule": "blank-line chunks, index % 10 == 0 is validation",
+                  "train_tunes": len(split.train), "validation_tunes": len(split.validation)},
+        "validation_nats_per_char": validation_nats_per_char(model, split.validation, vocab),
+        "best_step": saved["step"],
+        "steps_run": run_summary.get("steps_run"),
+        "train_seconds": run_summary.get("train_seconds"),
+        "train_device": run_summary.get("device"),
+        "parity": {"max_allowed_abs_logit_diff": MAX_LOGIT_DIFF, "runs": parity},
+        "versions": {"torch": torch.__version__, "onnx": onnx.__version__,
+                     "onnxruntime": onnxruntime.__version__, "python": sys.version.split()[0]},
+        "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    (out / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
+    return card
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m export", description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", default="runs/seed/best.pt")
+    parser.add_argument("--out", default="model_artifacts")
+    parser.add_argument("--data", default=str(DEFAULT_CORPUS), help="the corpus the checkpoint was trained on")
+    args = parser.parse_args(argv)
+    if not Path(args.checkpoint).is_file():
+        print(f"error: checkpoint not found: {args.checkpoint} (train one with `python -m train`)", file=sys.stderr)
+        return 2
+    card = write_artifacts(Path(args.checkpoint), Path(args.out), Path(args.data))
+    summary = {k: card[k] for k in ("parameters", "validation_nats_per_char", "best_step", "opset")}
+    summary["parity"] = [{k: r[k] for k in ("batch_size", "max_abs_logit_diff", "greedy_identical")}
+                         for r in card["parity"]["runs"]]
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
