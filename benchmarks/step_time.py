@@ -1,0 +1,77 @@
+"""CPU time per character step at batch 1: ONNX Runtime (shipped model) vs torch eager, side by side.
+
+    python -m benchmarks.step_time [--steps 2000] [--rounds 5]
+
+Both run the same architecture (config from model_artifacts/); torch gets randomly initialised
+weights of that shape, which cost the same time as trained ones. Each round times every engine
+once, in turn, so machine noise falls on all of them; the median over rounds is reported.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from train.model import CharLSTM
+from tunesmith.engine import DEFAULT_ARTIFACTS, StepEngine
+
+
+def time_onnx(engine: StepEngine, tokens: np.ndarray) -> float:
+    state = engine.initial_state(1)
+    started = time.perf_counter()
+    for token in tokens:
+        _, state = engine.step(token[None], state)
+    return (time.perf_counter() - started) / len(tokens)
+
+
+def time_torch(model: CharLSTM, tokens: np.ndarray) -> float:
+    h, c = model.initial_state(1)
+    tokens = torch.from_numpy(tokens)
+    with torch.inference_mode():
+        started = time.perf_counter()
+        for token in tokens:
+            _, h, c = model.step(token[None], h, c)
+    return (time.perf_counter() - started) / len(tokens)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.step_time", description=__doc__.split("\n")[0])
+    parser.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    engines = {f"onnxruntime cpu, {n or 'default'} threads": StepEngine(args.artifacts, provider="cpu", threads=n)
+               for n in (None, 1, 2)}
+    config = next(iter(engines.values())).config
+    model = CharLSTM(config).eval()
+    tokens = np.random.default_rng(0).integers(0, config.vocab_size, args.steps).astype(np.int64)
+    timers = {name: (lambda e=e: time_onnx(e, tokens)) for name, e in engines.items()}
+    timers[f"torch eager cpu, {torch.get_num_threads()} threads"] = lambda: time_torch(model, tokens)
+
+    for timer in timers.values():  # warm-up
+        timer()
+    samples = {name: [] for name in timers}
+    for _ in range(args.rounds):
+        for name, timer in timers.items():
+            samples[name].append(timer())
+    medians = {name: statistics.median(s) for name, s in samples.items()}
+    torch_name = next(n for n in medians if n.startswith("torch"))
+    report = {
+        "batch": 1, "steps_per_round": args.steps, "rounds": args.rounds,
+        "hidden_size": config.hidden_size, "num_layers": config.num_layers,
+        "onnxruntime": ort.__version__, "torch": torch.__version__,
+        "microseconds_per_step": {n: round(m * 1e6, 1) for n, m in medians.items()},
+        "speedup_vs_torch": {n: round(medians[torch_name] / m, 2) for n, m in medians.items()},
+    }
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
