@@ -1,0 +1,56 @@
+"""Shared fixtures: the real corpus and split, and a tiny model trained and exported once."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from train.data import DEFAULT_CORPUS, fixed_split, read_corpus, split_tunes
+from tunesmith.config import PRESETS
+from tunesmith.vocab import Vocabulary
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_ARTIFACTS = ROOT / "model_artifacts"
+
+
+@pytest.fixture(scope="session")
+def corpus_text() -> str:
+    return read_corpus(DEFAULT_CORPUS)
+
+
+@pytest.fixture(scope="session")
+def tunes(corpus_text):
+    return split_tunes(corpus_text)
+
+
+@pytest.fixture(scope="session")
+def split(tunes):
+    return fixed_split(tunes)
+
+
+@pytest.fixture(scope="session")
+def vocab(corpus_text) -> Vocabulary:
+    return Vocabulary.from_text(corpus_text)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, split, vocab):
+    """A tiny model trained for a few seconds: (run folder, summary)."""
+    from train.trainer import train
+
+    out = tmp_path_factory.mktemp("tiny_run")
+    config = dataclasses.replace(PRESETS["tiny"])
+    summary = train(config, split, vocab, out, progress=False)
+    return out, summary
+
+
+@pytest.fixture(scope="session")
+def tiny_artifacts(tmp_path_factory, tiny_run):
+    """The tiny model exported the way the shipped one is: (artifacts folder, model card)."""
+    from export.__main__ import write_artifacts
+
+    run_dir, _ = tiny_run
+    out = tmp_path_factory.mktemp("tiny_artifacts")
+    card = write_artifacts(run_dir / "best.pt", out, DEFAULT_CORPUS)
+    return out, card

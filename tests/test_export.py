@@ -1,0 +1,54 @@
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from export.onnx_step import INPUT_NAMES, OPSET, OUTPUT_NAMES
+from export.parity import check_parity
+from train.trainer import load_checkpoint
+
+
+def test_exported_graph_is_one_valid_file_with_the_named_io(tiny_artifacts):
+    out, card = tiny_artifacts
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "loss_curve.png", "model.onnx", "model_card.json", "vocab.json"]
+    proto = onnx.load(str(out / "model.onnx"))
+    onnx.checker.check_model(proto, full_check=True)
+    assert [i.name for i in proto.graph.input] == INPUT_NAMES
+    assert [o.name for o in proto.graph.output] == OUTPUT_NAMES
+    assert any(op.domain in ("", "ai.onnx") and op.version == OPSET for op in proto.opset_import)
+    assert not any(t.data_location == onnx.TensorProto.EXTERNAL for t in proto.graph.initializer)
+
+
+def test_parity_with_torch_at_batch_1_and_4(tiny_run, tiny_artifacts, split):
+    run_dir, _ = tiny_run
+    out, card = tiny_artifacts
+    model, vocab, _ = load_checkpoint(run_dir / "best.pt")
+    for batch in (1, 4):
+        result = check_parity(model, out / "model.onnx", vocab, split.validation[3], batch_size=batch)
+        assert result["max_abs_logit_diff"] <= 1e-4
+        assert result["greedy_identical"]
+        assert len(result["greedy_continuation"]) == 200
+    assert [r["batch_size"] for r in card["parity"]["runs"]] == [1, 4]
+
+
+def test_batch_is_dynamic_and_rows_are_independent(tiny_artifacts):
+    out, card = tiny_artifacts
+    session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+    hidden = card["config"]["hidden_size"]
+    rng = np.random.default_rng(0)
+    h = rng.standard_normal((1, 7, hidden)).astype(np.float32)
+    c = rng.standard_normal((1, 7, hidden)).astype(np.float32)
+    tokens = rng.integers(0, 83, 7)
+    logits, h_out, c_out = session.run(None, {"token": tokens, "h": h, "c": c})
+    assert logits.shape == (7, 83) and h_out.shape == c_out.shape == (1, 7, hidden)
+    alone, _, _ = session.run(None, {"token": tokens[2:3], "h": h[:, 2:3], "c": c[:, 2:3]})
+    np.testing.assert_allclose(alone[0], logits[2], atol=1e-5)
+
+
+def test_model_card_records_provenance(tiny_artifacts):
+    _, card = tiny_artifacts
+    assert card["corpus_sha256"] == "df3782d5f7b5a2f4c66aa7c13f13008d5f48757b3f5f51620cd6c1ceb2c53023"
+    assert card["split"]["validation_tunes"] == 81
+    assert card["validation_nats_per_char"] > 0 and card["best_step"] > 0
+    assert {"torch", "onnx", "onnxruntime"} <= set(card["versions"])
+    assert card["input_names"] == INPUT_NAMES and card["opset"] == OPSET
