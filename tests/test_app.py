@@ -20,7 +20,7 @@ def test_streamed_tune_arrives_character_by_character(client):
     updates = [text for text, _score in job]
     assert len(updates) > 50  # one update per character, not one final blob
     final = updates[-1]
-    assert final.startswith("X:1\nT:") and "K:" in final
+    assert final.startswith("X:1\nT:") and "|" in final
     assert all(len(b) - len(a) == 1 and b.startswith(a) for a, b in zip(updates, updates[1:]))
     assert job.outputs()[-1][1] == final  # the score gets the same ABC text
 
