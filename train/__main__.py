@@ -17,7 +17,7 @@ import sys
 from tunesmith.config import PRESETS, Config
 from tunesmith.vocab import Vocabulary
 
-from .data import DEFAULT_CORPUS, fixed_split, read_corpus, sha256_of, split_tunes
+from .data import DEFAULT_CORPUS, Split, fixed_split, read_corpus, sha256_of, split_tunes
 from .trainer import train
 
 
@@ -48,11 +48,25 @@ def main(argv=None) -> int:
         return 2
     vocab = Vocabulary.from_text(text)
     split = fixed_split(split_tunes(text))
+    provenance = {"corpus": os.path.basename(args.data), "corpus_sha256": sha256_of(args.data)}
+    if config.extra_corpus:
+        try:
+            extra_text = read_corpus(config.extra_corpus)
+        except (FileNotFoundError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        unknown = vocab.unknown_chars(extra_text)
+        if unknown:
+            print(f"error: {config.extra_corpus} holds characters outside the vocabulary: {unknown!r}",
+                  file=sys.stderr)
+            return 2
+        extra = split_tunes(extra_text)
+        split = Split(train=split.train + extra, validation=split.validation)
+        provenance.update(extra_corpus_sha256=sha256_of(config.extra_corpus), extra_tunes=len(extra))
     print(f"{len(split.train)} training tunes, {len(split.validation)} validation tunes, "
           f"{len(vocab)} characters", file=sys.stderr)
     import torch
-    provenance = {"corpus": os.path.basename(args.data), "corpus_sha256": sha256_of(args.data),
-                  "train_tunes": len(split.train), "validation_tunes": len(split.validation)}
+    provenance.update(train_tunes=len(split.train), validation_tunes=len(split.validation))
     summary = train(config, split, vocab, args.out, provenance=provenance,
                     device=torch.device(args.device) if args.device else None)
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))

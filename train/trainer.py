@@ -15,6 +15,7 @@ from tqdm import tqdm
 from tunesmith.config import Config
 from tunesmith.vocab import Vocabulary
 
+from .batches import RandomWindows, TunesInOrder
 from .data import Split
 from .evaluate import validation_nats_per_char
 from .model import CharLSTM, count_parameters
@@ -26,10 +27,18 @@ def pick_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def random_windows(ids: torch.Tensor, batch_size: int, seq_len: int, generator: torch.Generator):
-    starts = torch.randint(0, len(ids) - seq_len - 1, (batch_size,), generator=generator)
-    windows = torch.stack([ids[s:s + seq_len + 1] for s in starts.tolist()])
-    return windows[:, :-1], windows[:, 1:]
+BATCHING = {"random": RandomWindows, "in_order": TunesInOrder}
+
+
+def learning_rate_at(step: int, config: Config) -> float:
+    """Linear warm-up, then constant or cosine decay to min_learning_rate at max_steps."""
+    if config.warmup_steps and step <= config.warmup_steps:
+        return config.learning_rate * step / config.warmup_steps
+    if config.lr_schedule == "constant":
+        return config.learning_rate
+    progress = (step - config.warmup_steps) / max(1, config.max_steps - config.warmup_steps)
+    return config.min_learning_rate + 0.5 * (config.learning_rate - config.min_learning_rate) * (
+        1 + math.cos(math.pi * min(1.0, progress)))
 
 
 def save_checkpoint(path: Path, model: CharLSTM, vocab: Vocabulary, step: int, val_loss: float) -> None:
@@ -53,25 +62,32 @@ def train(config: Config, split: Split, vocab: Vocabulary, out_dir: str | Path,
     device = device or pick_device()
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
-    windows_rng = torch.Generator().manual_seed(config.seed)
+    if config.batching not in BATCHING:
+        raise ValueError(f"batching must be one of {sorted(BATCHING)}, not {config.batching!r}")
+    if config.lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"lr_schedule must be constant or cosine, not {config.lr_schedule!r}")
+    batches = iter(BATCHING[config.batching](split.train, vocab, config.batch_size, config.seq_len,
+                                             torch.Generator().manual_seed(config.seed)))
 
     config.vocab_size = len(vocab)
     model = CharLSTM(config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                                   weight_decay=config.weight_decay)
-    train_ids = torch.from_numpy(vocab.encode(split.train_text))
-    if len(train_ids) <= config.seq_len + 1:
-        raise ValueError(f"training text ({len(train_ids)} characters) is shorter than one window")
 
     history: list[dict] = []
     best = {"step": 0, "val_nats_per_char": math.inf}
     evals_since_best = 0
     running = None
+    state = None
     started = time.perf_counter()
     bar = tqdm(range(1, config.max_steps + 1), desc="train", disable=not progress, dynamic_ncols=True)
     for step in bar:
-        inputs, targets = random_windows(train_ids, config.batch_size, config.seq_len, windows_rng)
-        logits, _ = model(inputs.to(device))
+        inputs, targets, carry_state = next(batches)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate_at(step, config)
+        # A carried state is detached: gradients stop at the window edge (truncated BPTT).
+        state = tuple(s.detach() for s in state) if carry_state and state is not None else None
+        logits, state = model(inputs.to(device), state)
         loss = F.cross_entropy(logits.reshape(-1, config.vocab_size), targets.to(device).reshape(-1))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -25,6 +25,11 @@ class Config:
     learning_rate: float = 5e-3
     weight_decay: float = 0.0
     grad_clip: float = 0.0  # 0 disables clipping
+    lr_schedule: str = "constant"  # or "cosine": decays to min_learning_rate at max_steps
+    warmup_steps: int = 0
+    min_learning_rate: float = 0.0
+    batching: str = "random"  # random windows from zero state, or "in_order": state carried (TBPTT)
+    extra_corpus: str = ""  # more training tunes (path from the repo root); never validation
     max_steps: int = 1500
     eval_every: int = 50
     patience: int = 8  # evaluations without improvement before stopping early; 0 never stops
