@@ -1,10 +1,12 @@
 """CPU time per character step at batch 1: ONNX Runtime (shipped model) vs torch eager, side by side.
 
     python -m benchmarks.step_time [--steps 2000] [--rounds 5]
+    python -m benchmarks.step_time --artifacts model_artifacts runs/seed_artifacts   # compare models
 
-Both run the same architecture (config from model_artifacts/); torch gets randomly initialised
-weights of that shape, which cost the same time as trained ones. Each round times every engine
-once, in turn, so machine noise falls on all of them; the median over rounds is reported.
+ONNX Runtime runs each artifacts folder's model.onnx (at 1, 2 and default threads for the first);
+torch eager runs the first folder's architecture with randomly initialised weights, which cost the
+same time as trained ones. Each round times every engine once, in turn, so machine noise falls on
+all of them; the median over rounds is reported.
 """
 from __future__ import annotations
 
@@ -41,18 +43,21 @@ def time_torch(model: CharLSTM, tokens: np.ndarray) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.step_time", description=__doc__.split("\n")[0])
-    parser.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    parser.add_argument("--artifacts", nargs="+", default=[str(DEFAULT_ARTIFACTS)])
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
 
-    engines = {f"onnxruntime cpu, {n or 'default'} threads": StepEngine(args.artifacts, provider="cpu", threads=n)
+    first = args.artifacts[0]
+    engines = {f"{first}: onnxruntime cpu, {n or 'default'} threads": StepEngine(first, provider="cpu", threads=n)
                for n in (None, 1, 2)}
+    for other in args.artifacts[1:]:
+        engines[f"{other}: onnxruntime cpu, default threads"] = StepEngine(other, provider="cpu")
     config = next(iter(engines.values())).config
     model = CharLSTM(config).eval()
     tokens = np.random.default_rng(0).integers(0, config.vocab_size, args.steps).astype(np.int64)
     timers = {name: (lambda e=e: time_onnx(e, tokens)) for name, e in engines.items()}
-    timers[f"torch eager cpu, {torch.get_num_threads()} threads"] = lambda: time_torch(model, tokens)
+    timers[f"{first}: torch eager cpu, {torch.get_num_threads()} threads"] = lambda: time_torch(model, tokens)
 
     for timer in timers.values():  # warm-up
         timer()
@@ -61,10 +66,12 @@ def main(argv=None) -> int:
         for name, timer in timers.items():
             samples[name].append(timer())
     medians = {name: statistics.median(s) for name, s in samples.items()}
-    torch_name = next(n for n in medians if n.startswith("torch"))
+    torch_name = next(n for n in medians if "torch eager" in n)
     report = {
         "batch": 1, "steps_per_round": args.steps, "rounds": args.rounds,
-        "hidden_size": config.hidden_size, "num_layers": config.num_layers,
+        "models": {d: {k: e.card.get(k) for k in ("parameters", "validation_nats_per_char")}
+                   | {"hidden_size": e.config.hidden_size, "num_layers": e.config.num_layers}
+                   for d, e in ((d, StepEngine(d, provider="cpu")) for d in args.artifacts)},
         "onnxruntime": ort.__version__, "torch": torch.__version__,
         "microseconds_per_step": {n: round(m * 1e6, 1) for n, m in medians.items()},
         "speedup_vs_torch": {n: round(medians[torch_name] / m, 2) for n, m in medians.items()},

@@ -1,0 +1,75 @@
+"""How much of the shipped model's output is copied from its training tunes.
+
+    python -m benchmarks.novelty [--n 200] [--temperature 1.0] [--artifacts model_artifacts]
+
+Samples n tunes (seeds 0..n-1) and, for each, finds the longest run of body characters (the lines
+after the header) that also occurs in the body of any training tune the model was trained on
+(irish.abc's training split plus the extra corpus in its config). Prints the distribution and the
+share of tunes with a shared run of 64 or more characters (target: at most 5%).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from tqdm import tqdm
+
+from train.data import DEFAULT_CORPUS, fixed_split, read_corpus, split_tunes
+from tunesmith.engine import DEFAULT_ARTIFACTS, StepEngine
+from tunesmith.sampler import generate_tune
+
+COPY_RUN = 64
+BUCKETS = [0, 16, 32, 48, 64, 96, 128]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def body(tune: str) -> str:
+    return "\n".join(line for line in tune.splitlines() if not re.match(r"^[A-Za-z]:", line))
+
+
+def longest_shared_run(text: str, haystack: str) -> int:
+    """Length of the longest substring of text found in haystack (grows the best length greedily)."""
+    best = 0
+    for start in range(len(text)):
+        while start + best < len(text) and text[start:start + best + 1] in haystack:
+            best += 1
+    return best
+
+
+def training_tunes(engine: StepEngine) -> list[str]:
+    tunes = fixed_split(split_tunes(read_corpus(DEFAULT_CORPUS))).train
+    if engine.config.extra_corpus:
+        tunes += split_tunes(read_corpus(ROOT / engine.config.extra_corpus))
+    return tunes
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.novelty", description=__doc__.split("\n")[0])
+    parser.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--temperature", type=float, default=1.0)
+    args = parser.parse_args(argv)
+
+    engine = StepEngine(args.artifacts)
+    # A NUL never occurs in ABC, so no match can run across two training tunes.
+    haystack = "\0".join(body(t) for t in training_tunes(engine))
+    runs = []
+    for seed in tqdm(range(args.n), desc="tunes"):
+        runs.append(longest_shared_run(body(generate_tune(engine, temperature=args.temperature, seed=seed)), haystack))
+    labels = [f"{lo}-{hi - 1}" for lo, hi in zip(BUCKETS, BUCKETS[1:])] + [f"{BUCKETS[-1]}+"]
+    counts = [sum(lo <= r < hi for r in runs) for lo, hi in zip(BUCKETS, BUCKETS[1:] + [10**9])]
+    copied = sum(r >= COPY_RUN for r in runs)
+    print(json.dumps({
+        "artifacts": str(args.artifacts), "tunes": args.n, "temperature": args.temperature,
+        "training_tunes": haystack.count("\0") + 1,
+        "longest_shared_run_histogram": dict(zip(labels, counts)),
+        "median_longest_shared_run": sorted(runs)[len(runs) // 2],
+        f"share_with_run_>={COPY_RUN}": round(copied / args.n, 4),
+    }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
