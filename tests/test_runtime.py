@@ -8,6 +8,7 @@ from tunesmith.abc import set_reference_number, split_tunebook, title_of, tunebo
 from tunesmith.engine import StepEngine, choose_providers, cuda_device_count
 from tunesmith.generate import main as generate_main
 from tunesmith.sampler import choose, generate_tune, sample_tune
+from tunesmith.strict_abc import StrictMeter
 
 from .conftest import SHIPPED_ARTIFACTS
 
@@ -138,7 +139,8 @@ def test_cli_writes_a_numbered_tunebook(tmp_path):
     assert [t.splitlines()[0] for t in tunes] == ["X:1", "X:2", "X:3"]
     assert "\n\n\n" not in out.read_text()
     engine = StepEngine(SHIPPED_ARTIFACTS)
-    assert tunes[2] == set_reference_number(generate_tune(engine, seed=2), 3).strip("\n")
+    strict = StrictMeter(engine.vocab, 2000)
+    assert tunes[2] == set_reference_number(generate_tune(engine, seed=2, logits_hook=strict), 3).strip("\n")
 
 
 def test_cli_reports_bad_input(tmp_path, capsys):

@@ -1,0 +1,439 @@
+"""Strict meter: an incremental ABC tracker that masks every character that would break the tune.
+
+The tracker follows a tune character by character in the corpus's dialect:
+
+    X:<n> / T:<title> / [Z:<text>] / M:<meter> / L:1/8 / K:<tonic> <mode>
+    body lines of notes, rests, (3 tuplets, > < broken rhythm, bar lines | || |] |: :| ::,
+    endings [1 [2, each line ending in a bar line and ! , the tune ending with a blank line.
+
+`advance(state, char)` returns the next state, or None when the character would make the tune
+invalid: a bar that overflows the meter, a bar line that closes a short bar where a short bar is
+not legitimate (only the pickup, the bars on either side of a repeat, double bar or ending, and
+the last bar may be short), a tuplet or broken rhythm left open, a header value the corpus never
+uses, a tune ending before 8 bars. Durations are counted in 1/24 of the unit note length, and every
+allowed length is a multiple of 1/4 of it, so any bar that is not full can always be filled: the
+tracker never walks into a dead end. Near the length cap it only lets the tune finish.
+
+What it refuses that ABC allows (the corpus rarely or never uses it): chords, ties, grace notes,
+decorations, annotations, mid-tune field changes, tuplets other than (3, and mixed lengths inside
+a tuplet or a broken-rhythm pair.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from .vocab import Vocabulary
+
+UNIT = 24  # one unit note length (L:1/8), in ticks
+# Note length suffixes and their ticks; all multiples of UNIT / 4, so no bar is ever unfillable.
+LENGTHS = {"": 24, "2": 48, "3": 72, "4": 96, "6": 144, "8": 192,
+           "/": 12, "/2": 12, "/4": 6, "3/2": 36, "3/4": 18}
+LENGTH_PREFIXES = {k[:i] for k in LENGTHS for i in range(len(k) + 1)}
+QUANTUM = min(LENGTHS.values())
+METERS = {"C": 8, "C|": 8, "2/4": 4, "3/4": 6, "4/4": 8, "6/8": 6, "9/8": 9}  # bar length in units
+KEYS = tuple(f"{tonic} {mode}" for tonic in ("C", "D", "E", "F", "G", "A", "B", "Bb", "Eb", "F#")
+             for mode in ("Major", "Minor", "Dorian", "Mixolydian"))
+# Free-text fields may use the characters the corpus uses there, none that reads as music.
+_LETTERS_DIGITS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+TEXT_CHARS = {"T": frozenset(_LETTERS_DIGITS | set(" '(),-.")),
+              "Z": frozenset(set("abcdefghijklmnopqrstuvwxyz0123456789") | set(" -:"))}
+HEADER = (("X", None), ("T", "text"), ("Z", "text"), ("M", tuple(METERS)), ("L", ("1/8",)), ("K", KEYS))
+OPTIONAL_FIELDS = {"Z"}
+MAX_FIELD_CHARS = 80
+MIN_BARS = 8
+FINISH_RESERVE = 24  # characters kept back to close the tune before the length cap
+NOTE_LETTERS = set("ABCDEFGabcdefg")
+ACCIDENTALS = set("^=_")
+SPECIAL_BARS = {"||", "|]", "|:", ":|", "::"}
+
+
+@dataclass(frozen=True)
+class TuneState:
+    # Header: index into HEADER of the line being written, and that line's text (or its length).
+    field: int = 0
+    line: str = ""
+    text_len: int = 0
+    # Body.
+    in_body: bool = False
+    meter: int = 0  # ticks per bar
+    bar: int = 0  # ticks in the current bar
+    bars: int = 0  # complete bars so far (capped at MIN_BARS: only "enough or not" matters)
+    first_bar: bool = True  # no bar line yet: a pickup may be short
+    pickup: int = 0  # ticks in the pickup bar (0: the tune starts on a full bar)
+    short_ok: bool = False  # the previous bar line was a repeat, double bar or ending
+    line_bars: int = 0  # bar lines on this line (capped at 1)
+    token: str = "line_start"  # line_start, after_note, after_space, after_bar, accidental, note,
+    #                           bar_symbol, ending, ending_digit, tuplet, line_end, done
+    letter: str = ""  # the pending note's letter ('z' for a rest)
+    octave: str = ""
+    suffix: str = ""  # the pending note's length suffix so far
+    symbol: str = ""  # the pending bar symbol so far
+    tuplet_left: int = 0  # notes still owed to an open (3
+    tuplet_base: int = 0  # the length every note of the open tuplet must have (0: not yet set)
+    broken: str = ""  # '>' or '<' pending: the next note completes a broken-rhythm pair
+    broken_base: int = 0
+    last_base: int = 0  # length of the last complete note (for a broken pair)
+    pair_done: bool = False  # the last note closed a broken pair: no chained pair
+    ending: int = 0  # the open ending: 0 none, 1 after [1 (until the repeat), 2 after [2
+    repeat_after_first: bool = False  # a :| closed the first ending: [2 may follow
+    owe_ending: bool = False  # a short bar ended the first ending's line: the next line opens [2
+    finishing: bool = False  # near the length cap: only closing moves are allowed
+
+
+def _field_values(index: int):
+    return HEADER[index][1]
+
+
+def _next_fields(index: int) -> list[int]:
+    """Header fields that may start the next line after field `index`."""
+    nxt = [index + 1]
+    if index + 1 < len(HEADER) and HEADER[index + 1][0] in OPTIONAL_FIELDS:
+        nxt.append(index + 2)
+    return [i for i in nxt if i < len(HEADER)]
+
+
+def _header(state: TuneState, char: str) -> TuneState | None:
+    name, values = HEADER[state.field]
+    line = state.line
+    if line == "":  # line start: the field letter of this or an allowed later field
+        for i in [state.field] + ([state.field + 1] if name in OPTIONAL_FIELDS else []):
+            if char == HEADER[i][0]:
+                return dataclasses.replace(state, field=i, line=char)
+        return None
+    if line == name:
+        return dataclasses.replace(state, line=line + ":") if char == ":" else None
+    value = line[2:]
+    if values == "text":
+        if char == "\n":
+            return _end_header_line(state) if state.text_len > 0 else None
+        if state.text_len >= MAX_FIELD_CHARS or char not in TEXT_CHARS[name]:
+            return None
+        if state.text_len == 0 and char == " " and name == "T":
+            return None
+        return dataclasses.replace(state, text_len=state.text_len + 1)
+    if values is None:  # X: a reference number
+        if char == "\n":
+            return _end_header_line(state) if value else None
+        return dataclasses.replace(state, line=line + char) if char.isdigit() and len(value) < 6 else None
+    if char == "\n":
+        return _end_header_line(state) if value in values else None
+    candidate = value + char
+    return dataclasses.replace(state, line=line + char) if any(v.startswith(candidate) for v in values) else None
+
+
+def _end_header_line(state: TuneState) -> TuneState:
+    name, _ = HEADER[state.field]
+    if name == "M":
+        state = dataclasses.replace(state, meter=METERS[state.line[2:]] * UNIT)
+    if state.field == len(HEADER) - 1:
+        return dataclasses.replace(state, in_body=True, line="", text_len=0)
+    return dataclasses.replace(state, field=state.field + 1, line="", text_len=0)
+
+
+def _note_ticks(state: TuneState, suffix: str) -> int | None:
+    """Ticks the pending note adds to the bar with this suffix, or None if it may not end so."""
+    if suffix not in LENGTHS:
+        return None
+    base = LENGTHS[suffix]
+    if state.broken:
+        return None if base != state.broken_base else (base // 2 if state.broken == ">" else base * 3 // 2)
+    if state.tuplet_left:
+        if state.tuplet_base and base != state.tuplet_base:
+            return None
+        if not state.tuplet_base and state.bar + 2 * base > state.meter:  # the whole (3 must fit
+            return None
+        return base * 2 // 3
+    return base if state.bar + base <= state.meter else None
+
+
+def _complete_note(state: TuneState) -> TuneState | None:
+    ticks = _note_ticks(state, state.suffix)
+    if ticks is None:
+        return None
+    base = LENGTHS[state.suffix]
+    tuplet_left = max(0, state.tuplet_left - 1)
+    return dataclasses.replace(
+        state, bar=state.bar + ticks, token="after_note", letter="", octave="", suffix="",
+        tuplet_left=tuplet_left,
+        tuplet_base=(state.tuplet_base or base) if tuplet_left else 0,
+        broken="", broken_base=0, last_base=base, pair_done=bool(state.broken))
+
+
+def _can_start_note(state: TuneState) -> bool:
+    if state.finishing and not (state.tuplet_left or state.broken):
+        return state.bar == 0 and state.token == "after_space"  # only the bar after an ending
+    if state.broken or state.tuplet_left:
+        return True  # room was checked when the pair or tuplet opened
+    return state.bar + QUANTUM <= state.meter
+
+
+def _start_note(state: TuneState, char: str) -> TuneState | None:
+    if not _can_start_note(state):
+        return None
+    if char in ACCIDENTALS:
+        return dataclasses.replace(state, token="accidental")
+    if char in NOTE_LETTERS or char == "z":
+        return dataclasses.replace(state, token="note", letter=char, octave="", suffix="")
+    return None
+
+
+def _may_close_bar(state: TuneState) -> bool:
+    return state.bar > 0 and not state.tuplet_left and not state.broken
+
+
+def _close_bar(state: TuneState, symbol: str, ending: bool = False) -> TuneState | None:
+    """Closes the current bar with `symbol`; None if a short bar may not end there.
+
+    A short first bar is the pickup (at most half a bar). Later, a bar may be short only next to a
+    repeat, double bar or ending, and only as long as the pickup or its complement, as real tunes
+    do it ("AB|...|d6:|"); near the length cap the last bar may be anything.
+    """
+    full = state.bar == state.meter
+    special = symbol in SPECIAL_BARS or ending
+    pickup = state.pickup
+    if state.first_bar:
+        if not full and state.bar > state.meter // 2:
+            return None
+        pickup = 0 if full else state.bar
+    elif not full and not state.finishing:
+        if not (pickup and (special or state.short_ok) and state.bar in (pickup, state.meter - pickup)):
+            return None
+    ending, repeat_after_first = state.ending, state.repeat_after_first
+    if symbol in SPECIAL_BARS:
+        if ending == 1:
+            repeat_after_first = True  # the first ending is over: "[2" may follow
+        elif ending == 2:
+            ending = 0  # the second ending closes the section
+    return dataclasses.replace(
+        state, bar=0, bars=min(MIN_BARS, state.bars + 1), first_bar=False, short_ok=special,
+        line_bars=1, token="after_bar", symbol="", pair_done=False, ending=ending, pickup=pickup,
+        repeat_after_first=repeat_after_first)
+
+
+def _bar_can_close(state: TuneState, first: str) -> bool:
+    """Whether some bar symbol starting with `first` may close the current bar."""
+    if first == ":":
+        return any(_close_bar(state, symbol) for symbol in (":|", "::"))
+    if any(_close_bar(state, symbol) for symbol in ("|", "||", "|]", "|:")):
+        return True
+    return _ending_possible(_close_bar(state, "|", ending=True))
+
+
+def _ending_possible(state: TuneState | None) -> bool:
+    """Whether "[1" or "[2" may follow: [1 opens an ending, [2 follows a first ending's repeat."""
+    return state is not None and (state.ending == 0 or (state.ending == 1 and state.repeat_after_first))
+
+
+def _body(state: TuneState, char: str) -> TuneState | None:
+    token = state.token
+    if token == "done":
+        return None
+    if token == "line_end":
+        return dataclasses.replace(state, token="line_start", line_bars=0) if char == "\n" else None
+
+    if token == "note":
+        if char in ",'" and not state.suffix and len(state.octave) < 2 and state.letter != "z" and (
+                (char == "," and state.letter.isupper()) or (char == "'" and state.letter.islower())):
+            return dataclasses.replace(state, octave=state.octave + char)
+        if char.isdigit() or char == "/":
+            candidate = state.suffix + char
+            if candidate in LENGTH_PREFIXES and any(
+                    k.startswith(candidate) and _note_ticks(state, k) is not None for k in LENGTHS):
+                return dataclasses.replace(state, suffix=candidate)
+            return None
+        completed = _complete_note(state)
+        return None if completed is None else _body(completed, char)
+
+    if token == "accidental":
+        return dataclasses.replace(state, token="note", letter=char, octave="", suffix="") \
+            if char in NOTE_LETTERS else None
+
+    if token == "tuplet":
+        return dataclasses.replace(state, token="after_space", tuplet_left=3, tuplet_base=0) \
+            if char == "3" else None
+
+    if token == "bar_symbol":
+        symbol = state.symbol
+        if symbol == "|":
+            if char in "]|:":
+                return _close_bar(state, "|" + char)
+            if char == "[":  # an ending straight after a plain bar line: "|[1"
+                closed = _close_bar(state, "|", ending=True)
+                return dataclasses.replace(closed, token="ending") if _ending_possible(closed) else None
+            closed = _close_bar(state, "|")
+            if closed is None and char == "!" and state.ending == 1 and not state.finishing:
+                # A short bar may end the first ending's line when the next line opens with "[2".
+                closed = _close_bar(state, "|", ending=True)
+                closed = closed and dataclasses.replace(closed, owe_ending=True, repeat_after_first=True)
+            return None if closed is None else _body(closed, char)
+        if symbol == ":":
+            if char == "|":
+                return dataclasses.replace(state, symbol=":|")
+            if char == ":":
+                return _close_bar(state, "::")
+            return None
+        if symbol == ":|":
+            closed = _close_bar(state, ":|")
+            if closed is None:
+                return None
+            if char == "[":
+                return dataclasses.replace(closed, token="ending") if _ending_possible(closed) else None
+            return _body(closed, char)
+        return None
+
+    if token == "ending":
+        if char == "1" and state.ending == 0:
+            return dataclasses.replace(state, token="ending_digit", short_ok=True, ending=1,
+                                       repeat_after_first=False)
+        if char == "2" and state.ending == 1 and state.repeat_after_first:
+            return dataclasses.replace(state, token="ending_digit", short_ok=True, ending=2)
+        return None
+    if token == "ending_digit":
+        if char == " ":
+            return dataclasses.replace(state, token="after_space")
+        return _start_note(dataclasses.replace(state, token="after_space"), char)
+
+    # Between tokens: line_start, after_note, after_space, after_bar.
+    if state.owe_ending and token == "line_start":
+        return dataclasses.replace(state, token="ending", owe_ending=False) if char == "[" else None
+    if char == "\n":
+        if token == "line_start" and state.bars >= MIN_BARS and state.bar == 0:
+            return dataclasses.replace(state, token="done")  # the blank line that ends the tune
+        return None
+    if char == "!":
+        return dataclasses.replace(state, token="line_end") if token == "after_bar" else None
+    if state.finishing and token == "after_bar":
+        return None  # close the line now
+    if char == " ":
+        if token in ("after_note", "after_bar") and not state.finishing:
+            return dataclasses.replace(state, token="after_space")
+        return None
+    if char in "|:":
+        if token == "line_start" or not _may_close_bar(state):
+            return None
+        if state.finishing and char == ":":
+            return None
+        if char == "|" and state.finishing:
+            # the last bar: close it for good, whatever its length
+            return dataclasses.replace(state, token="bar_symbol", symbol="|") \
+                if state.bar == state.meter else _close_bar(state, "|]")
+        return dataclasses.replace(state, token="bar_symbol", symbol=char) if _bar_can_close(state, char) else None
+    if char == "[":
+        # An ending at the start of a line, after the bar line that closed the previous one.
+        return dataclasses.replace(state, token="ending") if token == "line_start" and not state.first_bar \
+            and state.bar == 0 and not state.finishing and _ending_possible(state) else None
+    if char in "<>":
+        if token != "after_note" or state.tuplet_left or state.pair_done or state.finishing:
+            return None
+        base = state.last_base
+        if state.bar + base > state.meter:
+            return None
+        # Retime the note just written: x1.5 for '>', x0.5 for '<'; the next note takes the rest.
+        bar = state.bar + base // 2 if char == ">" else state.bar - base // 2
+        return dataclasses.replace(state, token="after_space", bar=bar, broken=char, broken_base=base)
+    if char == "(":
+        if state.tuplet_left or state.broken or state.finishing or state.bar + 2 * QUANTUM > state.meter:
+            return None
+        return dataclasses.replace(state, token="tuplet")
+    return _start_note(state, char)
+
+
+def advance(state: TuneState, char: str) -> TuneState | None:
+    """The state after `char`, or None if the character would make the tune invalid."""
+    return _body(state, char) if state.in_body else _header(state, char)
+
+
+class StrictMeter:
+    """A sampler hook (logits, text) -> logits that forbids every character that breaks the tune.
+
+    Keep one per tune: it follows the text it is shown. Masks are cached by tracker state, which
+    repeats a lot, so the hook costs little beside a step of the network.
+    """
+
+    def __init__(self, vocab: Vocabulary, max_chars: int):
+        self.vocab = vocab
+        self.max_chars = max_chars
+        self.state = TuneState()
+        self.consumed = 0
+        self._masks: dict[TuneState, np.ndarray] = {}
+        self.lost = False  # set if the tracker ever allowed nothing (a bug; tests assert it never is)
+
+    def feed(self, text: str) -> None:
+        """Follows the characters of text it has not seen; raises ValueError on one it forbids."""
+        for char in text[self.consumed:]:
+            nxt = advance(self.state, char)
+            if nxt is None:
+                raise ValueError(f"not valid strict ABC at character {self.consumed} ({char!r}): "
+                                 f"{text[max(0, self.consumed - 20):self.consumed + 1]!r}")
+            self.state = nxt
+            self.consumed += 1
+        if self.state.in_body and not self.state.finishing and \
+                self.max_chars - self.consumed <= FINISH_RESERVE and self.state.bars >= MIN_BARS:
+            self.state = dataclasses.replace(self.state, finishing=True)
+
+    def mask(self) -> np.ndarray:
+        state = self.state
+        cached = self._masks.get(state)
+        if cached is None:
+            cached = np.array([advance(state, c) is not None for c in self.vocab.chars])
+            self._masks[state] = cached
+        return cached
+
+    def __call__(self, logits: np.ndarray, text: str) -> np.ndarray:
+        if self.lost:
+            return logits
+        self.feed(text)
+        allowed = self.mask()
+        if not allowed.any():
+            # A dead end is a tracker bug; the tune goes on unconstrained rather than failing.
+            self.lost = True
+            return logits
+        return np.where(allowed, logits, -np.inf)
+
+
+def explain(tune: str) -> str | None:
+    """None when the tracker accepts the whole tune (ending with its blank line), else why not."""
+    state = TuneState()
+    text = tune.rstrip("\n") + "\n\n"
+    for position, char in enumerate(text):
+        nxt = advance(state, char)
+        if nxt is None:
+            return f"{_reason(state, char)} (character {position}: {text[max(0, position - 15):position + 1]!r})"
+        state = nxt
+    return None if state.token == "done" else "the tune does not end after a bar line and !"
+
+
+def _reason(state: TuneState, char: str) -> str:
+    """A category for a refused character, so a corpus report can say what the tracker lacks."""
+    if not state.in_body:
+        return f"header {HEADER[state.field][0]}: a value the corpus does not use"
+    if char == "-":
+        return "tie"
+    if char in '"{':
+        return "annotation, chord or grace note"
+    if char == "K" and state.token == "line_start":
+        return "key change in the body"
+    if char == "\n":
+        return "a line that does not end in a bar line and !" if state.token != "line_start" \
+            else "a tune shorter than 8 bars"
+    if char == "M" and state.token == "line_start":
+        return "meter change in the body"
+    if state.token == "note" and (char.isdigit() or char == "/"):
+        return "a note length outside the supported set" if state.suffix + char not in LENGTH_PREFIXES \
+            else "a bar that overflows the meter"
+    if state.token == "note":
+        completed = _complete_note(state)
+        if completed is None:
+            return "a bar that overflows the meter"
+        state = completed
+    if state.token == "ending" or char == "[":
+        return "an ending out of order"
+    if char in "|:" or state.token == "bar_symbol":
+        return "a short bar where a full bar belongs"
+    if char in NOTE_LETTERS or char in ACCIDENTALS or char in "z(<>":
+        return "a bar that overflows the meter" if state.bar + QUANTUM > state.meter or char in "<>(" \
+            else "a note where the tracker expects something else"
+    return f"the character {char!r} here"
