@@ -39,9 +39,9 @@ draw();
 """
 
 
-def compose(temperature, seed):
+def compose(temperature, seed, strict=True):
     try:
-        yield from ((text, text) for text in stream_tune(engine, temperature, seed))
+        yield from ((text, text) for text in stream_tune(engine, temperature, seed, strict=bool(strict)))
     except ValueError as error:
         raise gr.Error(str(error)) from None
 
@@ -59,6 +59,8 @@ with gr.Blocks(title="Tunesmith") as demo:
                                     info="Lower is safer and more repetitive; higher is wilder.")
             seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed",
                              info="The same seed and temperature give the same tune.")
+            strict = gr.Checkbox(value=True, label="Strict meter",
+                                 info="Every bar holds the meter and the notation is always valid.")
             with gr.Row():
                 generate = gr.Button("Generate", variant="primary")
                 surprise = gr.Button("New seed")
@@ -69,9 +71,9 @@ with gr.Blocks(title="Tunesmith") as demo:
             abc_text = gr.Textbox(label="ABC notation", lines=10, max_lines=40, interactive=False,
                                   buttons=["copy"], elem_id="abc-text")
 
-    generate.click(compose, inputs=[temperature, seed], outputs=[abc_text, score], api_name="compose")
+    generate.click(compose, inputs=[temperature, seed, strict], outputs=[abc_text, score], api_name="compose")
     surprise.click(random_seed, outputs=seed, api_name=False).then(
-        compose, inputs=[temperature, seed], outputs=[abc_text, score], api_name=False)
+        compose, inputs=[temperature, seed, strict], outputs=[abc_text, score], api_name=False)
 
 demo.queue(default_concurrency_limit=4, max_size=64)
 

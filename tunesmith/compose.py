@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from .engine import StepEngine
 from .sampler import DEFAULT_MAX_CHARS, DEFAULT_PRIME, sample_tune
+from .strict_abc import StrictMeter
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.1, 2.0
 MAX_SEED = 2**31 - 1
@@ -31,10 +32,16 @@ def parse_settings(temperature, seed) -> tuple[float, int]:
     return temperature, int(seed_value)
 
 
-def stream_tune(engine: StepEngine, temperature, seed, max_chars: int = DEFAULT_MAX_CHARS) -> Iterator[str]:
-    """Yields the tune's text after each new character (the whole text so far, not the delta)."""
+def stream_tune(engine: StepEngine, temperature, seed, strict: bool = True,
+                max_chars: int = DEFAULT_MAX_CHARS) -> Iterator[str]:
+    """Yields the tune's text after each new character (the whole text so far, not the delta).
+
+    strict: mask every character that would break the meter or the notation (tunesmith.strict_abc).
+    """
     temperature, seed = parse_settings(temperature, seed)
+    hook = StrictMeter(engine.vocab, max_chars) if strict else None
     text = ""
-    for char in sample_tune(engine, prime=DEFAULT_PRIME, temperature=temperature, seed=seed, max_chars=max_chars):
+    for char in sample_tune(engine, prime=DEFAULT_PRIME, temperature=temperature, seed=seed,
+                            max_chars=max_chars, logits_hook=hook):
         text += char
         yield text
