@@ -27,8 +27,17 @@ from train.trainer import load_checkpoint
 from .onnx_step import INPUT_NAMES, OPSET, OUTPUT_NAMES, export_step
 from .parity import check_parity
 
+ROOT = Path(__file__).resolve().parent.parent
 MAX_LOGIT_DIFF = 1e-4
 PARITY_TUNE_INDEX = 0  # the first validation tune
+
+
+def extra_training_data(path: str) -> dict | None:
+    """The extra corpus the config names (training only), with its size and hash."""
+    if not path:
+        return None
+    full = ROOT / path
+    return {"path": path, "sha256": sha256_of(full), "tunes": len(split_tunes(read_corpus(full)))}
 
 
 def write_artifacts(checkpoint: Path, out: Path, data: Path, parity_batches=(1, 4)) -> dict:
@@ -69,6 +78,7 @@ def write_artifacts(checkpoint: Path, out: Path, data: Path, parity_batches=(1, 
         "corpus_sha256": sha256_of(data),
         "split": {"rule": "blank-line chunks, index % 10 == 0 is validation",
                   "train_tunes": len(split.train), "validation_tunes": len(split.validation)},
+        "extra_training_data": extra_training_data(model.config.extra_corpus),
         "validation_nats_per_char": validation_nats_per_char(model, split.validation, vocab),
         "best_step": saved["step"],
         "steps_run": run_summary.get("steps_run"),
