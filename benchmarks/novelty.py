@@ -18,7 +18,8 @@ from tqdm import tqdm
 
 from train.data import DEFAULT_CORPUS, fixed_split, read_corpus, split_tunes
 from tunesmith.engine import DEFAULT_ARTIFACTS, StepEngine
-from tunesmith.sampler import generate_tune
+from tunesmith.sampler import DEFAULT_MAX_CHARS, generate_tune
+from tunesmith.strict_abc import StrictMeter
 
 COPY_RUN = 64
 BUCKETS = [0, 16, 32, 48, 64, 96, 128]
@@ -50,6 +51,7 @@ def main(argv=None) -> int:
     parser.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--strict", action="store_true", help="sample with the strict-meter mask")
     args = parser.parse_args(argv)
 
     engine = StepEngine(args.artifacts)
@@ -57,12 +59,14 @@ def main(argv=None) -> int:
     haystack = "\0".join(body(t) for t in training_tunes(engine))
     runs = []
     for seed in tqdm(range(args.n), desc="tunes"):
-        runs.append(longest_shared_run(body(generate_tune(engine, temperature=args.temperature, seed=seed)), haystack))
+        hook = StrictMeter(engine.vocab, DEFAULT_MAX_CHARS) if args.strict else None
+        tune = generate_tune(engine, temperature=args.temperature, seed=seed, logits_hook=hook)
+        runs.append(longest_shared_run(body(tune), haystack))
     labels = [f"{lo}-{hi - 1}" for lo, hi in zip(BUCKETS, BUCKETS[1:])] + [f"{BUCKETS[-1]}+"]
     counts = [sum(lo <= r < hi for r in runs) for lo, hi in zip(BUCKETS, BUCKETS[1:] + [10**9])]
     copied = sum(r >= COPY_RUN for r in runs)
     print(json.dumps({
-        "artifacts": str(args.artifacts), "tunes": args.n, "temperature": args.temperature,
+        "artifacts": str(args.artifacts), "tunes": args.n, "temperature": args.temperature, "strict": args.strict,
         "training_tunes": haystack.count("\0") + 1,
         "longest_shared_run_histogram": dict(zip(labels, counts)),
         "median_longest_shared_run": sorted(runs)[len(runs) // 2],
