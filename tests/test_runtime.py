@@ -30,7 +30,7 @@ def test_shipped_artifacts_load_on_the_provider_really_in_use(engine):
     expected = "CUDAExecutionProvider" if cuda_device_count() > 0 else "CPUExecutionProvider"
     assert engine.provider == expected
     assert len(engine.vocab) == engine.config.vocab_size == 83
-    assert engine.card["validation_nats_per_char"] <= 1.17
+    assert engine.card["validation_nats_per_char"] <= 1.17  # the end-to-end floor
 
 
 def test_cpu_only_machine_never_asks_for_cuda():
@@ -147,3 +147,12 @@ def test_cli_reports_bad_input(tmp_path, capsys):
     assert generate_main(["--prime", "Ω", "--out", str(tmp_path / "x.abc")]) == 2
     assert "does not know" in capsys.readouterr().err
     assert not (tmp_path / "x.abc").exists()
+
+
+def test_shipped_model_is_the_shipped_preset_and_beats_the_seed_floor():
+    from tunesmith.config import PRESETS, Config
+    shipped = Config.load(SHIPPED_ARTIFACTS / "config.json")
+    assert shipped == PRESETS["shipped"]  # `python -m train --preset shipped` reproduces it
+    card = StepEngine(SHIPPED_ARTIFACTS).card
+    assert card["validation_nats_per_char"] <= 1.00
+    assert card["extra_training_data"]["path"] == "data/oneills1850.abc"
