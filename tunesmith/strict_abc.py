@@ -20,8 +20,7 @@ a tuplet or a broken-rhythm pair.
 """
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -50,8 +49,8 @@ ACCIDENTALS = set("^=_")
 SPECIAL_BARS = {"||", "|]", "|:", ":|", "::"}
 
 
-@dataclass(frozen=True)
-class TuneState:
+class TuneState(NamedTuple):
+    """Everything the tracker knows about a tune so far; a NamedTuple: hashable and cheap to copy."""
     # Header: index into HEADER of the line being written, and that line's text (or its length).
     field: int = 0
     line: str = ""
@@ -101,10 +100,10 @@ def _header(state: TuneState, char: str) -> TuneState | None:
     if line == "":  # line start: the field letter of this or an allowed later field
         for i in [state.field] + ([state.field + 1] if name in OPTIONAL_FIELDS else []):
             if char == HEADER[i][0]:
-                return dataclasses.replace(state, field=i, line=char)
+                return state._replace(field=i, line=char)
         return None
     if line == name:
-        return dataclasses.replace(state, line=line + ":") if char == ":" else None
+        return state._replace(line=line + ":") if char == ":" else None
     value = line[2:]
     if values == "text":
         if char == "\n":
@@ -113,24 +112,24 @@ def _header(state: TuneState, char: str) -> TuneState | None:
             return None
         if state.text_len == 0 and char == " " and name == "T":
             return None
-        return dataclasses.replace(state, text_len=state.text_len + 1)
+        return state._replace(text_len=state.text_len + 1)
     if values is None:  # X: a reference number
         if char == "\n":
             return _end_header_line(state) if value else None
-        return dataclasses.replace(state, line=line + char) if char.isdigit() and len(value) < 6 else None
+        return state._replace(line=line + char) if char.isdigit() and len(value) < 6 else None
     if char == "\n":
         return _end_header_line(state) if value in values else None
     candidate = value + char
-    return dataclasses.replace(state, line=line + char) if any(v.startswith(candidate) for v in values) else None
+    return state._replace(line=line + char) if any(v.startswith(candidate) for v in values) else None
 
 
 def _end_header_line(state: TuneState) -> TuneState:
     name, _ = HEADER[state.field]
     if name == "M":
-        state = dataclasses.replace(state, meter=METERS[state.line[2:]] * UNIT)
+        state = state._replace(meter=METERS[state.line[2:]] * UNIT)
     if state.field == len(HEADER) - 1:
-        return dataclasses.replace(state, in_body=True, line="", text_len=0)
-    return dataclasses.replace(state, field=state.field + 1, line="", text_len=0)
+        return state._replace(in_body=True, line="", text_len=0)
+    return state._replace(field=state.field + 1, line="", text_len=0)
 
 
 def _note_ticks(state: TuneState, suffix: str) -> int | None:
@@ -155,8 +154,8 @@ def _complete_note(state: TuneState) -> TuneState | None:
         return None
     base = LENGTHS[state.suffix]
     tuplet_left = max(0, state.tuplet_left - 1)
-    return dataclasses.replace(
-        state, bar=state.bar + ticks, token="after_note", letter="", octave="", suffix="",
+    return state._replace(
+        bar=state.bar + ticks, token="after_note", letter="", octave="", suffix="",
         tuplet_left=tuplet_left,
         tuplet_base=(state.tuplet_base or base) if tuplet_left else 0,
         broken="", broken_base=0, last_base=base, pair_done=bool(state.broken))
@@ -174,9 +173,9 @@ def _start_note(state: TuneState, char: str) -> TuneState | None:
     if not _can_start_note(state):
         return None
     if char in ACCIDENTALS:
-        return dataclasses.replace(state, token="accidental")
+        return state._replace(token="accidental")
     if char in NOTE_LETTERS or char == "z":
-        return dataclasses.replace(state, token="note", letter=char, octave="", suffix="")
+        return state._replace(token="note", letter=char, octave="", suffix="")
     return None
 
 
@@ -207,8 +206,8 @@ def _close_bar(state: TuneState, symbol: str, ending: bool = False) -> TuneState
             repeat_after_first = True  # the first ending is over: "[2" may follow
         elif ending == 2:
             ending = 0  # the second ending closes the section
-    return dataclasses.replace(
-        state, bar=0, bars=min(MIN_BARS, state.bars + 1), first_bar=False, short_ok=special,
+    return state._replace(
+        bar=0, bars=min(MIN_BARS, state.bars + 1), first_bar=False, short_ok=special,
         line_bars=1, token="after_bar", symbol="", pair_done=False, ending=ending, pickup=pickup,
         repeat_after_first=repeat_after_first)
 
@@ -232,27 +231,27 @@ def _body(state: TuneState, char: str) -> TuneState | None:
     if token == "done":
         return None
     if token == "line_end":
-        return dataclasses.replace(state, token="line_start", line_bars=0) if char == "\n" else None
+        return state._replace(token="line_start", line_bars=0) if char == "\n" else None
 
     if token == "note":
         if char in ",'" and not state.suffix and len(state.octave) < 2 and state.letter != "z" and (
                 (char == "," and state.letter.isupper()) or (char == "'" and state.letter.islower())):
-            return dataclasses.replace(state, octave=state.octave + char)
+            return state._replace(octave=state.octave + char)
         if char.isdigit() or char == "/":
             candidate = state.suffix + char
             if candidate in LENGTH_PREFIXES and any(
                     k.startswith(candidate) and _note_ticks(state, k) is not None for k in LENGTHS):
-                return dataclasses.replace(state, suffix=candidate)
+                return state._replace(suffix=candidate)
             return None
         completed = _complete_note(state)
         return None if completed is None else _body(completed, char)
 
     if token == "accidental":
-        return dataclasses.replace(state, token="note", letter=char, octave="", suffix="") \
+        return state._replace(token="note", letter=char, octave="", suffix="") \
             if char in NOTE_LETTERS else None
 
     if token == "tuplet":
-        return dataclasses.replace(state, token="after_space", tuplet_left=3, tuplet_base=0) \
+        return state._replace(token="after_space", tuplet_left=3, tuplet_base=0) \
             if char == "3" else None
 
     if token == "bar_symbol":
@@ -262,16 +261,16 @@ def _body(state: TuneState, char: str) -> TuneState | None:
                 return _close_bar(state, "|" + char)
             if char == "[":  # an ending straight after a plain bar line: "|[1"
                 closed = _close_bar(state, "|", ending=True)
-                return dataclasses.replace(closed, token="ending") if _ending_possible(closed) else None
+                return closed._replace(token="ending") if _ending_possible(closed) else None
             closed = _close_bar(state, "|")
             if closed is None and char == "!" and state.ending == 1 and not state.finishing:
                 # A short bar may end the first ending's line when the next line opens with "[2".
                 closed = _close_bar(state, "|", ending=True)
-                closed = closed and dataclasses.replace(closed, owe_ending=True, repeat_after_first=True)
+                closed = closed and closed._replace(owe_ending=True, repeat_after_first=True)
             return None if closed is None else _body(closed, char)
         if symbol == ":":
             if char == "|":
-                return dataclasses.replace(state, symbol=":|")
+                return state._replace(symbol=":|")
             if char == ":":
                 return _close_bar(state, "::")
             return None
@@ -280,36 +279,36 @@ def _body(state: TuneState, char: str) -> TuneState | None:
             if closed is None:
                 return None
             if char == "[":
-                return dataclasses.replace(closed, token="ending") if _ending_possible(closed) else None
+                return closed._replace(token="ending") if _ending_possible(closed) else None
             return _body(closed, char)
         return None
 
     if token == "ending":
         if char == "1" and state.ending == 0:
-            return dataclasses.replace(state, token="ending_digit", short_ok=True, ending=1,
+            return state._replace(token="ending_digit", short_ok=True, ending=1,
                                        repeat_after_first=False)
         if char == "2" and state.ending == 1 and state.repeat_after_first:
-            return dataclasses.replace(state, token="ending_digit", short_ok=True, ending=2)
+            return state._replace(token="ending_digit", short_ok=True, ending=2)
         return None
     if token == "ending_digit":
         if char == " ":
-            return dataclasses.replace(state, token="after_space")
-        return _start_note(dataclasses.replace(state, token="after_space"), char)
+            return state._replace(token="after_space")
+        return _start_note(state._replace(token="after_space"), char)
 
     # Between tokens: line_start, after_note, after_space, after_bar.
     if state.owe_ending and token == "line_start":
-        return dataclasses.replace(state, token="ending", owe_ending=False) if char == "[" else None
+        return state._replace(token="ending", owe_ending=False) if char == "[" else None
     if char == "\n":
         if token == "line_start" and state.bars >= MIN_BARS and state.bar == 0:
-            return dataclasses.replace(state, token="done")  # the blank line that ends the tune
+            return state._replace(token="done")  # the blank line that ends the tune
         return None
     if char == "!":
-        return dataclasses.replace(state, token="line_end") if token == "after_bar" else None
+        return state._replace(token="line_end") if token == "after_bar" else None
     if state.finishing and token == "after_bar":
         return None  # close the line now
     if char == " ":
         if token in ("after_note", "after_bar") and not state.finishing:
-            return dataclasses.replace(state, token="after_space")
+            return state._replace(token="after_space")
         return None
     if char in "|:":
         if token == "line_start" or not _may_close_bar(state):
@@ -318,12 +317,12 @@ def _body(state: TuneState, char: str) -> TuneState | None:
             return None
         if char == "|" and state.finishing:
             # the last bar: close it for good, whatever its length
-            return dataclasses.replace(state, token="bar_symbol", symbol="|") \
+            return state._replace(token="bar_symbol", symbol="|") \
                 if state.bar == state.meter else _close_bar(state, "|]")
-        return dataclasses.replace(state, token="bar_symbol", symbol=char) if _bar_can_close(state, char) else None
+        return state._replace(token="bar_symbol", symbol=char) if _bar_can_close(state, char) else None
     if char == "[":
         # An ending at the start of a line, after the bar line that closed the previous one.
-        return dataclasses.replace(state, token="ending") if token == "line_start" and not state.first_bar \
+        return state._replace(token="ending") if token == "line_start" and not state.first_bar \
             and state.bar == 0 and not state.finishing and _ending_possible(state) else None
     if char in "<>":
         if token != "after_note" or state.tuplet_left or state.pair_done or state.finishing:
@@ -333,11 +332,11 @@ def _body(state: TuneState, char: str) -> TuneState | None:
             return None
         # Retime the note just written: x1.5 for '>', x0.5 for '<'; the next note takes the rest.
         bar = state.bar + base // 2 if char == ">" else state.bar - base // 2
-        return dataclasses.replace(state, token="after_space", bar=bar, broken=char, broken_base=base)
+        return state._replace(token="after_space", bar=bar, broken=char, broken_base=base)
     if char == "(":
         if state.tuplet_left or state.broken or state.finishing or state.bar + 2 * QUANTUM > state.meter:
             return None
-        return dataclasses.replace(state, token="tuplet")
+        return state._replace(token="tuplet")
     return _start_note(state, char)
 
 
@@ -353,12 +352,17 @@ class StrictMeter:
     repeats a lot, so the hook costs little beside a step of the network.
     """
 
+    # Masks depend only on the tracker state and the vocabulary: shared by every tune, so a new
+    # tune (or a new user) finds most of them already computed.
+    _shared_masks: dict[tuple, dict[TuneState, np.ndarray]] = {}
+    MAX_CACHED_MASKS = 200_000  # ~20 MB; cleared when full, never a memory leak under load
+
     def __init__(self, vocab: Vocabulary, max_chars: int):
         self.vocab = vocab
         self.max_chars = max_chars
         self.state = TuneState()
         self.consumed = 0
-        self._masks: dict[TuneState, np.ndarray] = {}
+        self._masks = self._shared_masks.setdefault(tuple(vocab.chars), {})
         self.lost = False  # set if the tracker ever allowed nothing (a bug; tests assert it never is)
 
     def feed(self, text: str) -> None:
@@ -372,12 +376,14 @@ class StrictMeter:
             self.consumed += 1
         if self.state.in_body and not self.state.finishing and \
                 self.max_chars - self.consumed <= FINISH_RESERVE and self.state.bars >= MIN_BARS:
-            self.state = dataclasses.replace(self.state, finishing=True)
+            self.state = self.state._replace(finishing=True)
 
     def mask(self) -> np.ndarray:
         state = self.state
         cached = self._masks.get(state)
         if cached is None:
+            if len(self._masks) >= self.MAX_CACHED_MASKS:
+                self._masks.clear()
             cached = np.array([advance(state, c) is not None for c in self.vocab.chars])
             self._masks[state] = cached
         return cached
