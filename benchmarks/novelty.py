@@ -12,18 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from pathlib import Path
 
 from tqdm import tqdm
 
-from train.data import DEFAULT_CORPUS, fixed_split, read_corpus, split_tunes
+from train.data import DEFAULT_CORPUS, REPO_ROOT, fixed_split, read_corpus, split_tunes
 from tunesmith.engine import DEFAULT_ARTIFACTS, StepEngine
 from tunesmith.sampler import DEFAULT_MAX_CHARS, generate_tune
 from tunesmith.strict_abc import StrictMeter
 
 COPY_RUN = 64
 BUCKETS = [0, 16, 32, 48, 64, 96, 128]
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def body(tune: str) -> str:
@@ -42,7 +40,7 @@ def longest_shared_run(text: str, haystack: str) -> int:
 def training_tunes(engine: StepEngine) -> list[str]:
     tunes = fixed_split(split_tunes(read_corpus(DEFAULT_CORPUS))).train
     if engine.config.extra_corpus:
-        tunes += split_tunes(read_corpus(ROOT / engine.config.extra_corpus))
+        tunes += split_tunes(read_corpus(REPO_ROOT / engine.config.extra_corpus))
     return tunes
 
 

@@ -19,7 +19,7 @@ import onnx
 import onnxruntime
 import torch
 
-from train.data import DEFAULT_CORPUS, fixed_split, read_corpus, sha256_of, split_tunes
+from train.data import DEFAULT_CORPUS, REPO_ROOT, fixed_split, read_corpus, sha256_of, split_tunes
 from train.evaluate import validation_nats_per_char
 from train.model import count_parameters
 from train.trainer import load_checkpoint
@@ -27,7 +27,6 @@ from train.trainer import load_checkpoint
 from .onnx_step import INPUT_NAMES, OPSET, OUTPUT_NAMES, export_step
 from .parity import check_parity
 
-ROOT = Path(__file__).resolve().parent.parent
 MAX_LOGIT_DIFF = 1e-4
 PARITY_TUNE_INDEX = 0  # the first validation tune
 
@@ -36,7 +35,7 @@ def extra_training_data(path: str) -> dict | None:
     """The extra corpus the config names (training only), with its size and hash."""
     if not path:
         return None
-    full = ROOT / path
+    full = REPO_ROOT / path
     return {"path": path, "sha256": sha256_of(full), "tunes": len(split_tunes(read_corpus(full)))}
 
 

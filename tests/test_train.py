@@ -61,3 +61,10 @@ def test_cli_reports_missing_and_empty_data(tmp_path, capsys):
     (tmp_path / "empty.abc").write_text("")
     assert train_main(["--preset", "tiny", "--data", str(tmp_path / "empty.abc"), "--out", str(tmp_path)]) == 2
     assert "corpus file is empty" in capsys.readouterr().err
+
+
+def test_cli_refuses_an_extra_corpus_outside_the_vocabulary(tmp_path, capsys):
+    extra = tmp_path / "extra.abc"
+    extra.write_text("X:1\nT:Ω\nK:D Major\nABc|!\n")
+    assert train_main(["--preset", "tiny", "--extra-corpus", str(extra), "--out", str(tmp_path)]) == 2
+    assert "outside the vocabulary" in capsys.readouterr().err

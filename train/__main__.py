@@ -18,7 +18,7 @@ import sys
 from tunesmith.config import PRESETS, Config
 from tunesmith.vocab import Vocabulary
 
-from .data import DEFAULT_CORPUS, Split, fixed_split, read_corpus, sha256_of, split_tunes
+from .data import DEFAULT_CORPUS, REPO_ROOT, Split, fixed_split, read_corpus, sha256_of, split_tunes
 from .trainer import train
 
 
@@ -35,6 +35,24 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def load_training_data(data: str, extra_corpus: str) -> tuple[Vocabulary, Split, dict]:
+    """The vocabulary and fixed split of the corpus, plus the extra corpus's tunes for training only."""
+    text = read_corpus(data)
+    vocab = Vocabulary.from_text(text)
+    split = fixed_split(split_tunes(text))
+    provenance = {"corpus": os.path.basename(data), "corpus_sha256": sha256_of(data)}
+    if extra_corpus:
+        extra_path = REPO_ROOT / extra_corpus
+        extra_text = read_corpus(extra_path)
+        unknown = vocab.unknown_chars(extra_text)
+        if unknown:
+            raise ValueError(f"{extra_corpus} holds characters outside the vocabulary: {unknown!r}")
+        extra = split_tunes(extra_text)
+        split = Split(train=split.train + extra, validation=split.validation)
+        provenance.update(extra_corpus_sha256=sha256_of(extra_path), extra_tunes=len(extra))
+    return vocab, split, provenance
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     config = dataclasses.replace(PRESETS[args.preset])
@@ -43,27 +61,10 @@ def main(argv=None) -> int:
         if value is not None:
             setattr(config, field.name, value)
     try:
-        text = read_corpus(args.data)
+        vocab, split, provenance = load_training_data(args.data, config.extra_corpus)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    vocab = Vocabulary.from_text(text)
-    split = fixed_split(split_tunes(text))
-    provenance = {"corpus": os.path.basename(args.data), "corpus_sha256": sha256_of(args.data)}
-    if config.extra_corpus:
-        try:
-            extra_text = read_corpus(config.extra_corpus)
-        except (FileNotFoundError, ValueError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        unknown = vocab.unknown_chars(extra_text)
-        if unknown:
-            print(f"error: {config.extra_corpus} holds characters outside the vocabulary: {unknown!r}",
-                  file=sys.stderr)
-            return 2
-        extra = split_tunes(extra_text)
-        split = Split(train=split.train + extra, validation=split.validation)
-        provenance.update(extra_corpus_sha256=sha256_of(config.extra_corpus), extra_tunes=len(extra))
     print(f"{len(split.train)} training tunes, {len(split.validation)} validation tunes, "
           f"{len(vocab)} characters", file=sys.stderr)
     import torch

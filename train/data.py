@@ -5,7 +5,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "data" / "irish.abc"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = REPO_ROOT / "data" / "irish.abc"
 TUNE_SEPARATOR = "\n\n"  # a blank line ends a tune; the sampler stops on it too
 VALIDATION_EVERY = 10  # chunk index % 10 == 0 is validation: the project's fixed split
 
