@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 
 from tqdm import tqdm
 
+from train.dedup import body_of as body  # the lines after the header
 from train.data import DEFAULT_CORPUS, REPO_ROOT, fixed_split, read_corpus, split_tunes
 from tunesmith.engine import DEFAULT_ARTIFACTS, StepEngine
 from tunesmith.sampler import DEFAULT_MAX_CHARS, generate_tune
@@ -22,10 +22,6 @@ from tunesmith.strict_abc import StrictMeter
 
 COPY_RUN = 64
 BUCKETS = [0, 16, 32, 48, 64, 96, 128]
-
-
-def body(tune: str) -> str:
-    return "\n".join(line for line in tune.splitlines() if not re.match(r"^[A-Za-z]:", line))
 
 
 def longest_shared_run(text: str, haystack: str) -> int:

@@ -53,6 +53,7 @@ def main(argv=None) -> int:
                for n in (None, 1, 2)}
     for other in args.artifacts[1:]:
         engines[f"{other}: onnxruntime cpu, default threads"] = StepEngine(other, provider="cpu")
+    engines_by_folder = [engines[f"{d}: onnxruntime cpu, default threads"] for d in args.artifacts]
     config = next(iter(engines.values())).config
     model = CharLSTM(config).eval()
     tokens = np.random.default_rng(0).integers(0, config.vocab_size, args.steps).astype(np.int64)
@@ -71,7 +72,7 @@ def main(argv=None) -> int:
         "batch": 1, "steps_per_round": args.steps, "rounds": args.rounds,
         "models": {d: {k: e.card.get(k) for k in ("parameters", "validation_nats_per_char")}
                    | {"hidden_size": e.config.hidden_size, "num_layers": e.config.num_layers}
-                   for d, e in ((d, StepEngine(d, provider="cpu")) for d in args.artifacts)},
+                   for d, e in zip(args.artifacts, engines_by_folder)},
         "onnxruntime": ort.__version__, "torch": torch.__version__,
         "microseconds_per_step": {n: round(m * 1e6, 1) for n, m in medians.items()},
         "speedup_vs_torch": {n: round(medians[torch_name] / m, 2) for n, m in medians.items()},

@@ -5,6 +5,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from tunesmith.abc import split_tunebook
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO_ROOT / "data" / "irish.abc"
 TUNE_SEPARATOR = "\n\n"  # a blank line ends a tune; the sampler stops on it too
@@ -23,7 +25,7 @@ def read_corpus(path: str | Path = DEFAULT_CORPUS) -> str:
 
 def split_tunes(text: str) -> list[str]:
     """Blank-line separated chunks in file order, empty ones dropped, outer newlines stripped."""
-    return [chunk.strip("\n") for chunk in text.split(TUNE_SEPARATOR) if chunk.strip()]
+    return split_tunebook(text)
 
 
 def join_tunes(tunes: list[str]) -> str:

@@ -7,7 +7,6 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
@@ -61,7 +60,6 @@ def train(config: Config, split: Split, vocab: Vocabulary, out_dir: str | Path,
     out_dir.mkdir(parents=True, exist_ok=True)
     device = device or pick_device()
     torch.manual_seed(config.seed)
-    np.random.seed(config.seed)
     if config.batching not in BATCHING:
         raise ValueError(f"batching must be one of {sorted(BATCHING)}, not {config.batching!r}")
     if config.lr_schedule not in ("constant", "cosine"):

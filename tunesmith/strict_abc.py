@@ -63,7 +63,6 @@ class TuneState(NamedTuple):
     first_bar: bool = True  # no bar line yet: a pickup may be short
     pickup: int = 0  # ticks in the pickup bar (0: the tune starts on a full bar)
     short_ok: bool = False  # the previous bar line was a repeat, double bar or ending
-    line_bars: int = 0  # bar lines on this line (capped at 1)
     token: str = "line_start"  # line_start, after_note, after_space, after_bar, accidental, note,
     #                           bar_symbol, ending, ending_digit, tuplet, line_end, done
     letter: str = ""  # the pending note's letter ('z' for a rest)
@@ -80,18 +79,6 @@ class TuneState(NamedTuple):
     repeat_after_first: bool = False  # a :| closed the first ending: [2 may follow
     owe_ending: bool = False  # a short bar ended the first ending's line: the next line opens [2
     finishing: bool = False  # near the length cap: only closing moves are allowed
-
-
-def _field_values(index: int):
-    return HEADER[index][1]
-
-
-def _next_fields(index: int) -> list[int]:
-    """Header fields that may start the next line after field `index`."""
-    nxt = [index + 1]
-    if index + 1 < len(HEADER) and HEADER[index + 1][0] in OPTIONAL_FIELDS:
-        nxt.append(index + 2)
-    return [i for i in nxt if i < len(HEADER)]
 
 
 def _header(state: TuneState, char: str) -> TuneState | None:
@@ -208,7 +195,7 @@ def _close_bar(state: TuneState, symbol: str, ending: bool = False) -> TuneState
             ending = 0  # the second ending closes the section
     return state._replace(
         bar=0, bars=min(MIN_BARS, state.bars + 1), first_bar=False, short_ok=special,
-        line_bars=1, token="after_bar", symbol="", pair_done=False, ending=ending, pickup=pickup,
+        token="after_bar", symbol="", pair_done=False, ending=ending, pickup=pickup,
         repeat_after_first=repeat_after_first)
 
 
@@ -231,7 +218,7 @@ def _body(state: TuneState, char: str) -> TuneState | None:
     if token == "done":
         return None
     if token == "line_end":
-        return state._replace(token="line_start", line_bars=0) if char == "\n" else None
+        return state._replace(token="line_start") if char == "\n" else None
 
     if token == "note":
         if char in ",'" and not state.suffix and len(state.octave) < 2 and state.letter != "z" and (
