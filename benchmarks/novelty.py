@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from tqdm import tqdm
+from pathlib import Path
 
 from train.dedup import body_of as body  # the lines after the header
 from train.data import DEFAULT_CORPUS, REPO_ROOT, fixed_split, read_corpus, split_tunes
-from tunesmith.engine import DEFAULT_ARTIFACTS, StepEngine
-from tunesmith.sampler import DEFAULT_MAX_CHARS, generate_tune
-from tunesmith.strict_abc import StrictMeter
+from tunesmith.composer import Composer
+from tunesmith.engine import load_engine
+from tunesmith.model import DEFAULT_ARTIFACTS
+from tunesmith.request import parse_request
 
 COPY_RUN = 64
 BUCKETS = [0, 16, 32, 48, 64, 96, 128]
@@ -33,10 +34,12 @@ def longest_shared_run(text: str, haystack: str) -> int:
     return best
 
 
-def training_tunes(engine: StepEngine) -> list[str]:
+def training_tunes(artifacts: Path) -> list[str]:
+    """irish.abc's training split plus the extra corpus the model card names."""
     tunes = fixed_split(split_tunes(read_corpus(DEFAULT_CORPUS))).train
-    if engine.config.extra_corpus:
-        tunes += split_tunes(read_corpus(REPO_ROOT / engine.config.extra_corpus))
+    extra = json.loads((artifacts / "model_card.json").read_text()).get("extra_training_data")
+    if extra:
+        tunes += split_tunes(read_corpus(REPO_ROOT / extra["path"]))
     return tunes
 
 
@@ -48,14 +51,13 @@ def main(argv=None) -> int:
     parser.add_argument("--strict", action="store_true", help="sample with the strict-meter mask")
     args = parser.parse_args(argv)
 
-    engine = StepEngine(args.artifacts)
+    engine = load_engine(args.artifacts)
     # A NUL never occurs in ABC, so no match can run across two training tunes.
-    haystack = "\0".join(body(t) for t in training_tunes(engine))
-    runs = []
-    for seed in tqdm(range(args.n), desc="tunes"):
-        hook = StrictMeter(engine.vocab, DEFAULT_MAX_CHARS) if args.strict else None
-        tune = generate_tune(engine, temperature=args.temperature, seed=seed, logits_hook=hook)
-        runs.append(longest_shared_run(body(tune), haystack))
+    haystack = "\0".join(body(t) for t in training_tunes(Path(args.artifacts)))
+    request = parse_request({"temperature": args.temperature, "strict": args.strict}, engine.description)
+    with Composer(engine) as composer:
+        tunes = composer.compose_all([request.with_seed(seed) for seed in range(args.n)])
+    runs = [longest_shared_run(body(tune.text), haystack) for tune in tunes]
     labels = [f"{lo}-{hi - 1}" for lo, hi in zip(BUCKETS, BUCKETS[1:])] + [f"{BUCKETS[-1]}+"]
     counts = [sum(lo <= r < hi for r in runs) for lo, hi in zip(BUCKETS, BUCKETS[1:] + [10**9])]
     copied = sum(r >= COPY_RUN for r in runs)

@@ -14,16 +14,27 @@ import argparse
 import json
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import torch
 
+from train.config import Config
 from train.model import CharLSTM
-from tunesmith.engine import DEFAULT_ARTIFACTS, StepEngine
+from tunesmith.engine import OrtEngine
+from tunesmith.model import DEFAULT_ARTIFACTS, load_description
 
 
-def time_onnx(engine: StepEngine, tokens: np.ndarray) -> float:
+def fp32_engine(folder: str, threads: int | None = None) -> OrtEngine:
+    return OrtEngine(load_description(folder), variant="fp32", threads=threads)
+
+
+def card_of(folder: str) -> dict:
+    return json.loads((Path(folder) / "model_card.json").read_text())
+
+
+def time_onnx(engine: OrtEngine, tokens: np.ndarray) -> float:
     state = engine.initial_state(1)
     started = time.perf_counter()
     for token in tokens:
@@ -49,12 +60,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     first = args.artifacts[0]
-    engines = {f"{first}: onnxruntime cpu, {n or 'default'} threads": StepEngine(first, provider="cpu", threads=n)
+    engines = {f"{first}: onnxruntime cpu fp32, {n or 'default'} threads": fp32_engine(first, threads=n)
                for n in (None, 1, 2)}
     for other in args.artifacts[1:]:
-        engines[f"{other}: onnxruntime cpu, default threads"] = StepEngine(other, provider="cpu")
-    engines_by_folder = [engines[f"{d}: onnxruntime cpu, default threads"] for d in args.artifacts]
-    config = next(iter(engines.values())).config
+        engines[f"{other}: onnxruntime cpu fp32, default threads"] = fp32_engine(other)
+    config = Config.from_dict(card_of(first)["config"])
     model = CharLSTM(config).eval()
     tokens = np.random.default_rng(0).integers(0, config.vocab_size, args.steps).astype(np.int64)
     timers = {name: (lambda e=e: time_onnx(e, tokens)) for name, e in engines.items()}
@@ -70,9 +80,9 @@ def main(argv=None) -> int:
     torch_name = next(n for n in medians if "torch eager" in n)
     report = {
         "batch": 1, "steps_per_round": args.steps, "rounds": args.rounds,
-        "models": {d: {k: e.card.get(k) for k in ("parameters", "validation_nats_per_char")}
-                   | {"hidden_size": e.config.hidden_size, "num_layers": e.config.num_layers}
-                   for d, e in zip(args.artifacts, engines_by_folder)},
+        "models": {d: {k: card_of(d).get(k) for k in ("parameters", "validation_nats_per_char")}
+                   | {k: card_of(d)["config"][k] for k in ("hidden_size", "num_layers")}
+                   for d in args.artifacts},
         "onnxruntime": ort.__version__, "torch": torch.__version__,
         "microseconds_per_step": {n: round(m * 1e6, 1) for n, m in medians.items()},
         "speedup_vs_torch": {n: round(medians[torch_name] / m, 2) for n, m in medians.items()},

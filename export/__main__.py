@@ -2,9 +2,13 @@
 
     python -m export --checkpoint runs/seed/best.pt --out model_artifacts
 
-Writes model.onnx (one file), vocab.json, config.json and model_card.json (config, IO names, opset,
-corpus sha256, validation nats/char, steps trained, parity figures, library versions, date), after
-onnx.checker and a parity check against torch on a real validation tune at batch 1 and 4.
+Writes model.onnx (one file) and, after onnx.checker and a parity check against torch on a real
+validation tune at batch 1 and 4:
+- model.json: what the runtime needs (sizes, vocabulary, IO names, opset, weight hashes, inference
+  defaults), written by export/describe.py and read by tunesmith.model;
+- model_card.json: how it was made (training recipe, corpus sha256, validation nats/char, steps,
+  parity figures, library versions, date);
+- model.int8.onnx, checked and recorded by export/quantize.py (the CPU default if it passes).
 """
 from __future__ import annotations
 
@@ -24,8 +28,10 @@ from train.evaluate import validation_nats_per_char
 from train.model import count_parameters
 from train.trainer import load_checkpoint
 
+from .describe import write_description
 from .onnx_step import INPUT_NAMES, OPSET, OUTPUT_NAMES, export_step
 from .parity import check_parity
+from .quantize import WELL_FORMED_TUNES, make_int8
 
 MAX_LOGIT_DIFF = 1e-4
 PARITY_TUNE_INDEX = 0  # the first validation tune
@@ -39,7 +45,8 @@ def extra_training_data(path: str) -> dict | None:
     return {"path": path, "sha256": sha256_of(full), "tunes": len(split_tunes(read_corpus(full)))}
 
 
-def write_artifacts(checkpoint: Path, out: Path, data: Path, parity_batches=(1, 4)) -> dict:
+def write_artifacts(checkpoint: Path, out: Path, data: Path, parity_batches=(1, 4),
+                    well_formed_tunes: int = WELL_FORMED_TUNES) -> dict:
     model, vocab, saved = load_checkpoint(checkpoint)
     text = read_corpus(data)
     split = fixed_split(split_tunes(text))
@@ -55,8 +62,9 @@ def write_artifacts(checkpoint: Path, out: Path, data: Path, parity_batches=(1, 
         if result["max_abs_logit_diff"] > MAX_LOGIT_DIFF or not result["greedy_identical"]:
             raise RuntimeError(f"export parity failed: {result}")
 
-    model.config.save(out / "config.json")
-    vocab.save(out / "vocab.json")
+    config = model.config
+    write_description(out, embedding_size=config.embedding_size, hidden_size=config.hidden_size,
+                      num_layers=config.num_layers, vocab=vocab, weights={"fp32": onnx_path.name})
     run_summary_path = checkpoint.parent / "summary.json"
     run_summary = json.loads(run_summary_path.read_text()) if run_summary_path.exists() else {}
     if (checkpoint.parent / "loss_curve.png").exists():
@@ -89,6 +97,7 @@ def write_artifacts(checkpoint: Path, out: Path, data: Path, parity_batches=(1, 
         "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     (out / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
+    card["int8"] = make_int8(out, data, well_formed_tunes)
     return card
 
 
@@ -103,6 +112,8 @@ def main(argv=None) -> int:
         return 2
     card = write_artifacts(Path(args.checkpoint), Path(args.out), Path(args.data))
     summary = {k: card[k] for k in ("parameters", "validation_nats_per_char", "best_step", "opset")}
+    summary["int8"] = {k: card["int8"][k] for k in ("validation_nats_per_char", "file_bytes", "well_formed",
+                                                    "cpu_default")}
     summary["parity"] = [{k: r[k] for k in ("batch_size", "max_abs_logit_diff", "greedy_identical")}
                          for r in card["parity"]["runs"]]
     print(json.dumps(summary, indent=2))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from train.data import DEFAULT_CORPUS, fixed_split, read_corpus, split_tunes
-from tunesmith.config import PRESETS
+from train.config import PRESETS
 from tunesmith.vocab import Vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,5 +52,19 @@ def tiny_artifacts(tmp_path_factory, tiny_run):
 
     run_dir, _ = tiny_run
     out = tmp_path_factory.mktemp("tiny_artifacts")
-    card = write_artifacts(run_dir / "best.pt", out, DEFAULT_CORPUS)
+    card = write_artifacts(run_dir / "best.pt", out, DEFAULT_CORPUS, well_formed_tunes=8)
     return out, card
+
+
+@pytest.fixture(scope="session")
+def shipped_engine():
+    """The shipped model on the CPU with its default weights (what the app runs on a CPU Space)."""
+    from tunesmith.engine import load_engine
+    return load_engine(SHIPPED_ARTIFACTS, provider="cpu")
+
+
+@pytest.fixture(scope="session")
+def composer(shipped_engine):
+    from tunesmith.composer import Composer
+    with Composer(shipped_engine) as running:
+        yield running

@@ -10,7 +10,7 @@ from train.trainer import load_checkpoint
 def test_exported_graph_is_one_valid_file_with_the_named_io(tiny_artifacts):
     out, card = tiny_artifacts
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "loss_curve.png", "model.onnx", "model_card.json", "vocab.json"]
+        "loss_curve.png", "model.int8.onnx", "model.json", "model.onnx", "model_card.json"]
     proto = onnx.load(str(out / "model.onnx"))
     onnx.checker.check_model(proto, full_check=True)
     assert [i.name for i in proto.graph.input] == INPUT_NAMES
@@ -52,3 +52,25 @@ def test_model_card_records_provenance(tiny_artifacts):
     assert card["validation_nats_per_char"] > 0 and card["best_step"] > 0
     assert {"torch", "onnx", "onnxruntime"} <= set(card["versions"])
     assert card["input_names"] == INPUT_NAMES and card["opset"] == OPSET
+
+
+def test_the_folder_describes_itself_for_the_runtime(tiny_artifacts):
+    from tunesmith.model import load_description
+    out, card = tiny_artifacts
+    description = load_description(out)
+    assert description.hidden_size == card["config"]["hidden_size"] and len(description.vocab) == 83
+    assert description.input_names == tuple(INPUT_NAMES) and description.opset == OPSET
+    assert set(description.weights) == {"fp32", "int8"}
+    assert description.cpu_default == ("int8" if card["int8"]["cpu_default"] else "fp32")
+
+
+def test_int8_parity_and_loss_bound_on_the_tiny_model(tiny_artifacts):
+    out, card = tiny_artifacts
+    int8 = card["int8"]
+    assert int8["parity"]["max_abs_logit_diff_batch_row_vs_alone"] == 0.0  # rows independent of the batch
+    assert int8["parity"]["max_abs_logit_diff_vs_fp32"] <= 1.0 and int8["parity"]["top1_agreement_vs_fp32"] > 0.9
+    assert abs(int8["validation_nats_per_char"] - int8["fp32_validation_nats_per_char"]) <= 0.05
+    assert int8["file_bytes"] < int8["fp32_file_bytes"]
+    assert int8["well_formed"] == 1.0  # strict meter holds whatever the weights
+    # The decision follows the rule.
+    assert int8["cpu_default"] == (int8["loss_increase_vs_fp32"] <= 0.01 and int8["well_formed"] >= 0.99)

@@ -1,7 +1,7 @@
 import torch
 
 from train.model import CharLSTM, count_parameters
-from tunesmith.config import PRESETS, Config
+from train.config import PRESETS, Config
 
 
 def test_seed_architecture_size():

@@ -1,124 +1,141 @@
-"""The runtime on the shipped artifacts (and on the tiny model where a test needs a free hand)."""
+"""The runtime's pieces on the shipped artifacts: model folder, engines, sampling, ABC helpers, CLI."""
+import json
+import shutil
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 from tunesmith.abc import set_reference_number, split_tunebook, title_of, tunebook
-from tunesmith.engine import StepEngine, choose_providers, cuda_device_count
+from tunesmith.engine import OrtEngine, cuda_device_count, load_engine, wants_cuda
 from tunesmith.generate import main as generate_main
-from tunesmith.sampler import choose, generate_tune, sample_tune
-from tunesmith.strict_abc import StrictMeter
+from tunesmith.model import ModelFolderError, load_description
+from tunesmith.request import parse_request
+from tunesmith.sampling import draw, log_likelihoods
 
 from .conftest import SHIPPED_ARTIFACTS
 
 
-@pytest.fixture(scope="module")
-def engine():
-    return StepEngine(SHIPPED_ARTIFACTS)
-
-
 def test_runtime_never_imports_torch():
-    import subprocess
-    code = ("import sys, tunesmith.engine, tunesmith.sampler, tunesmith.generate, tunesmith.compose; "
-            "sys.exit('torch' in sys.modules)")
+    code = ("import sys, tunesmith.engine, tunesmith.composer, tunesmith.generate, tunesmith.cuda_graphs, "
+            "tunesmith.request; sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
-def test_shipped_artifacts_load_on_the_provider_really_in_use(engine):
-    assert engine.providers == engine.session.get_providers()
-    expected = "CUDAExecutionProvider" if cuda_device_count() > 0 else "CPUExecutionProvider"
-    assert engine.provider == expected
-    assert len(engine.vocab) == engine.config.vocab_size == 83
-    assert engine.card["validation_nats_per_char"] <= 1.17  # the end-to-end floor
+def test_shipped_folder_describes_itself_apart_from_its_recipe():
+    description = load_description(SHIPPED_ARTIFACTS)
+    assert len(description.vocab) == 83 and description.hidden_size == 1024
+    assert description.input_names == ("token", "h", "c")
+    assert description.cpu_default == "int8" and description.weights["int8"].path.stat().st_size < 10 * 2**20
+    assert not (SHIPPED_ARTIFACTS / "config.json").exists()  # the recipe lives in the model card only
+    card = json.loads((SHIPPED_ARTIFACTS / "model_card.json").read_text())
+    assert card["config"]["max_steps"] == 1800 and "learning_rate" not in json.dumps(
+        json.loads((SHIPPED_ARTIFACTS / "model.json").read_text()))
+    int8 = card["int8"]
+    assert int8["validation_nats_per_char"] - int8["fp32_validation_nats_per_char"] <= 0.01
+    assert int8["well_formed"] >= 0.99 and int8["cpu_default"]
 
 
-def test_cpu_only_machine_never_asks_for_cuda():
+@pytest.fixture()
+def folder_copy(tmp_path):
+    for name in ("model.json", "model.int8.onnx"):
+        shutil.copy(SHIPPED_ARTIFACTS / name, tmp_path / name)
+    return tmp_path
+
+
+def edit_description(folder, change):
+    data = json.loads((folder / "model.json").read_text())
+    change(data)
+    (folder / "model.json").write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda d: d["network"].pop("hidden_size"), "network.hidden_size"),
+    (lambda d: d["network"].update(vocab_size=84), "network.vocab_size"),
+    (lambda d: d["inference"].update(temperature="hot"), "inference.temperature"),
+    (lambda d: d["inference"].update(max_chars=10**6), "inference.max_chars"),
+    (lambda d: d["weights"]["int8"].update(sha256="0" * 64), "weights.int8"),
+    (lambda d: d.update(cpu_default="int4"), "cpu_default"),
+    (lambda d: d.update(vocabulary=["a", "a"]), "vocabulary"),
+])
+def test_a_bad_description_fails_at_load_naming_file_and_field(folder_copy, change, field):
+    edit_description(folder_copy, change)
+    with pytest.raises(ModelFolderError, match=rf"model.json.*'{field}"):
+        load_description(folder_copy)
+
+
+def test_a_cpu_only_folder_loads_without_the_fp32_file_but_not_that_engine(folder_copy):
+    description = load_description(folder_copy)  # model.onnx (fp32) is absent from the copy
+    assert OrtEngine(description).variant == "int8"
+    with pytest.raises(ModelFolderError, match="weights.fp32.*model.onnx"):
+        OrtEngine(description, variant="fp32")
+
+
+def test_missing_or_corrupt_files_are_named(folder_copy):
+    (folder_copy / "model.int8.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelFolderError, match="weights.int8.*sha256"):
+        load_description(folder_copy)
+    (folder_copy / "model.json").write_text("{ not json")
+    with pytest.raises(ModelFolderError, match="model.json: not valid JSON"):
+        load_description(folder_copy)
+    (folder_copy / "model.json").unlink()
+    with pytest.raises(ModelFolderError, match="model.json: missing"):
+        load_description(folder_copy)
+
+
+def test_engine_io_must_match_the_description(folder_copy):
+    edit_description(folder_copy, lambda d: d["io"].update(inputs=["tok", "h", "c"]))
+    with pytest.raises(ModelFolderError, match="field 'io'"):
+        OrtEngine(load_description(folder_copy))
+
+
+def test_cpu_only_machine_never_asks_for_cuda(shipped_engine):
     if cuda_device_count() > 0:
         pytest.skip("this machine has a CUDA device")  # the check is about GPU-less machines
-    assert choose_providers("auto") == ["CPUExecutionProvider"]
-    assert choose_providers("cpu") == ["CPUExecutionProvider"]
+    assert not wants_cuda("auto") and not wants_cuda("cpu")
+    assert shipped_engine.providers == ["CPUExecutionProvider"] and shipped_engine.name == "CPU int8"
 
 
-def test_shipped_model_writes_a_tune_with_a_header(engine):
-    tune = generate_tune(engine, temperature=1.0, seed=0)
-    assert tune.startswith("X:1\nT:")
-    assert any("|" in line for line in tune.splitlines())  # a body with bar lines
-    assert tune.endswith("\n") and "\n\n" not in tune
-    # At a cool temperature the model writes the corpus's full header, in the corpus's order.
-    for seed in range(5):
-        lines = generate_tune(engine, temperature=0.5, seed=seed).splitlines()
-        assert [line[:2] for line in lines[:6]] == ["X:", "T:", "Z:", "M:", "L:", "K:"]
-
-
-def test_same_seed_same_tune_and_seeds_differ(engine):
-    first = generate_tune(engine, temperature=1.0, seed=7)
-    assert generate_tune(engine, temperature=1.0, seed=7) == first
-    assert generate_tune(engine, temperature=1.0, seed=8) != first
-
-
-def test_streams_one_character_at_a_time_and_stops_at_the_cap(engine):
-    chars = list(sample_tune(engine, prime="X:1\nT:", temperature=1.5, seed=1, max_chars=40))
-    assert all(len(c) == 1 for c in chars)
-    assert "".join(chars).startswith("X:1\nT:") and len(chars) <= 40
-
-
-def test_greedy_matches_step_by_step_argmax(engine):
-    text = generate_tune(engine, temperature=0, max_chars=60)
-    logits, state = engine.read("X:1\n")
-    expected = "X:1\n"
-    while len(expected) < len(text):
-        char = engine.vocab.chars[int(np.argmax(logits))]
-        expected += char
-        logits, state = engine.step(np.array([engine.vocab.index[char]]), state)
-        logits = logits[0]
-    assert text == expected
-
-
-def test_batched_step_equals_single_rows(engine):
-    state = engine.initial_state(3)
-    tokens = engine.vocab.encode("XMK")
-    for _ in range(3):
+@pytest.mark.parametrize("variant", ["fp32", "int8"])
+def test_batched_rows_equal_single_rows_exactly(variant):
+    """Each row's numbers must not depend on the other rows: that is what lets tunes share a step."""
+    engine = load_engine(SHIPPED_ARTIFACTS, provider="cpu", variant=variant)
+    tokens = engine.vocab.encode("XMK|a")
+    state = engine.initial_state(5)
+    single = [engine.initial_state(1) for _ in tokens]
+    for _ in range(4):
         logits, state = engine.step(tokens, state)
-    single = engine.initial_state(1)
-    for _ in range(3):
-        alone, single = engine.step(tokens[1:2], single)
-    np.testing.assert_allclose(alone[0], logits[1], atol=1e-4)
+        alone = []
+        for row, token in enumerate(tokens):
+            row_logits, single[row] = engine.step(tokens[row:row + 1], single[row])
+            alone.append(row_logits[0])
+        assert np.array_equal(np.stack(alone), logits)
 
 
-def test_logits_hook_can_forbid_characters(engine):
-    bar = engine.vocab.index["|"]
-
-    def forbid_bar_lines(logits, text):
-        logits = logits.copy()
-        logits[bar] = -np.inf
-        return logits
-
-    tune = generate_tune(engine, temperature=1.0, seed=3, max_chars=300, logits_hook=forbid_bar_lines)
-    assert "|" not in tune
-
-
-@pytest.mark.parametrize("settings, message", [
-    ({"prime": ""}, "non-empty"),
-    ({"prime": "X:1\nT:Café"}, "does not know"),
-    ({"temperature": -1.0}, "temperature"),
-    ({"temperature": float("nan")}, "temperature"),
-    ({"seed": -3}, "seed"),
-    ({"max_chars": 0}, "max_chars"),
-])
-def test_bad_settings_are_refused_clearly(engine, settings, message):
-    with pytest.raises(ValueError, match=message):
-        generate_tune(engine, **settings)
-
-
-def test_choose_follows_the_distribution():
-    rng = np.random.default_rng(0)
-    logits = np.log(np.array([0.7, 0.2, 0.1]))
-    draws = np.bincount([choose(logits, 1.0, rng) for _ in range(4000)], minlength=3) / 4000
+def test_draw_follows_the_distribution_and_the_mask():
+    logits = np.log(np.array([[0.7, 0.2, 0.1]] * 4000, np.float32))
+    uniforms = np.random.default_rng(0).random(4000)
+    draws = np.bincount(draw(logits, np.ones(4000), None, uniforms), minlength=3) / 4000
     np.testing.assert_allclose(draws, [0.7, 0.2, 0.1], atol=0.03)
-    assert choose(logits, 0, rng) == 0
-    cold = np.bincount([choose(logits, 0.2, rng) for _ in range(500)], minlength=3)
-    assert cold[0] > 490  # low temperature sharpens towards the most likely
+    masked = draw(logits, np.ones(4000), np.array([[False, True, True]] * 4000), uniforms)
+    assert 0 not in masked and abs((masked == 1).mean() - 2 / 3) < 0.03
+    cold = draw(logits, np.full(4000, 0.2), None, uniforms)
+    assert (cold == 0).mean() > 0.98  # a low temperature sharpens towards the most likely
+    # Far below the best logit, an allowed character is still drawn (no underflow to nothing).
+    far = np.array([[0.0, -900.0, -950.0]], np.float32)
+    assert draw(far, np.array([0.1]), np.array([[False, True, True]]), np.array([0.999]))[0] in (1, 2)
+    np.testing.assert_allclose(log_likelihoods(logits[:1], np.array([1])), [np.log(0.2)], rtol=1e-5)
+
+
+def test_draw_of_a_row_does_not_depend_on_its_batch():
+    rng = np.random.default_rng(1)
+    logits = rng.standard_normal((64, 83)).astype(np.float32) * 4
+    temperatures, uniforms = rng.uniform(0.1, 2, 64), rng.random(64)
+    allowed = rng.random((64, 83)) > 0.5
+    together = draw(logits, temperatures, allowed, uniforms)
+    alone = [draw(logits[i:i + 1], temperatures[i:i + 1], allowed[i:i + 1], uniforms[i:i + 1])[0] for i in range(64)]
+    assert together.tolist() == alone
 
 
 def test_abc_helpers():
@@ -131,28 +148,31 @@ def test_abc_helpers():
     assert split_tunebook(book) == ["X:1\nT:A\nabc|", "X:2\nT:B\ndef|"]
 
 
-def test_cli_writes_a_numbered_tunebook(tmp_path):
+def test_cli_writes_a_numbered_tunebook_through_the_composer(tmp_path, composer):
     out = tmp_path / "tunes.abc"
-    assert generate_main(["--n", "3", "--temperature", "1.0", "--seed", "0", "--out", str(out)]) == 0
+    assert generate_main(["--n", "3", "--temperature", "1.0", "--seed", "0", "--type", "jig",
+                          "--out", str(out)]) == 0
     tunes = split_tunebook(out.read_text())
-    assert len(tunes) == 3
     assert [t.splitlines()[0] for t in tunes] == ["X:1", "X:2", "X:3"]
+    assert all("Z: id:dc-jig-" in t for t in tunes)
     assert "\n\n\n" not in out.read_text()
-    engine = StepEngine(SHIPPED_ARTIFACTS)
-    strict = StrictMeter(engine.vocab, 2000)
-    assert tunes[2] == set_reference_number(generate_tune(engine, seed=2, logits_hook=strict), 3).strip("\n")
+    request = parse_request({"temperature": 1.0, "seed": 2, "tune_type": "jig"}, composer.description)
+    assert tunes[2] == set_reference_number(composer.submit(request).result().text, 3).strip("\n")
 
 
-def test_cli_reports_bad_input(tmp_path, capsys):
-    assert generate_main(["--prime", "Ω", "--out", str(tmp_path / "x.abc")]) == 2
-    assert "does not know" in capsys.readouterr().err
+@pytest.mark.parametrize("args, field", [
+    (["--opening", "Ω"], "opening"), (["--temperature", "9"], "temperature"), (["--type", "tango"], "tune_type"),
+    (["--seed", "-1"], "seed"),
+])
+def test_cli_reports_bad_input_naming_the_field(tmp_path, capsys, args, field):
+    assert generate_main(args + ["--out", str(tmp_path / "x.abc")]) == 2
+    assert f"error: {field}:" in capsys.readouterr().err
     assert not (tmp_path / "x.abc").exists()
 
 
 def test_shipped_model_is_the_shipped_preset_and_beats_the_seed_floor():
-    from tunesmith.config import PRESETS, Config
-    shipped = Config.load(SHIPPED_ARTIFACTS / "config.json")
-    assert shipped == PRESETS["shipped"]  # `python -m train --preset shipped` reproduces it
-    card = StepEngine(SHIPPED_ARTIFACTS).card
+    from train.config import PRESETS, Config
+    card = json.loads((SHIPPED_ARTIFACTS / "model_card.json").read_text())
+    assert Config.from_dict(card["config"]) == PRESETS["shipped"]  # `python -m train --preset shipped`
     assert card["validation_nats_per_char"] <= 1.00
     assert card["extra_training_data"]["path"] == "data/oneills1850.abc"

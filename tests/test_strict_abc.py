@@ -6,11 +6,8 @@ import numpy as np
 import pytest
 
 from judge import judge_tunes
-from tunesmith.engine import StepEngine
-from tunesmith.sampler import generate_tune
-from tunesmith.strict_abc import StrictMeter, TuneState, advance, explain
-
-from .conftest import SHIPPED_ARTIFACTS
+from tunesmith.request import parse_request
+from tunesmith.strict_abc import HeaderSpec, TuneState, TuneTracker, advance, explain
 from .test_oneills import COMMITTED
 
 HEAD_68 = "X:1\nT:Test\nM:6/8\nL:1/8\nK:D Major\n"
@@ -100,34 +97,35 @@ def test_endings_come_in_order_and_tunes_have_eight_bars():
     assert "2" in allowed(HEAD_68 + bar + "[1 ABc def:|[")
 
 
-def test_mask_leaves_the_model_distribution_alone_where_nothing_is_forbidden(engine):
-    hook = StrictMeter(engine.vocab, 2000)
-    logits = np.random.default_rng(0).standard_normal(len(engine.vocab)).astype(np.float32)
-    masked = hook(logits, "X:1\nT:")
-    free = np.isfinite(masked)
-    assert free.sum() > 40 and np.array_equal(masked[free], logits[free])
-    assert not free[engine.vocab.index["|"]]
+def test_tracker_masks_and_forces_like_the_rules(composer):
+    vocab = composer.description.vocab
+    tracker = TuneTracker(vocab, 2000)
+    for char in "X:1\nT:":
+        tracker.push(char)
+    free = tracker.allowed()
+    assert free.sum() > 40 and not free[vocab.index["|"]]
+    with pytest.raises(ValueError, match="not valid"):
+        tracker.push("|")
+    fixed = TuneTracker(vocab, 2000, HeaderSpec(title="Tam Lin"))
+    for char in "X:1\nT:Tam":
+        fixed.push(char)
+    assert [vocab.chars[i] for i in np.flatnonzero(fixed.allowed())] == [" "]  # the fixed title, forced
 
 
-@pytest.fixture(scope="module")
-def engine():
-    return StepEngine(SHIPPED_ARTIFACTS)
-
-
-def test_strict_tunes_are_well_formed_by_abcjs(engine):
-    hooks = [StrictMeter(engine.vocab, 2000) for _ in range(8)]
-    tunes = [generate_tune(engine, temperature=1.0, seed=seed, logits_hook=hook) for seed, hook in enumerate(hooks)]
-    assert not any(hook.lost for hook in hooks)
-    verdicts = judge_tunes(tunes)
+def test_strict_tunes_are_well_formed_by_abcjs(composer):
+    request = parse_request({"temperature": 1.0}, composer.description)
+    tunes = composer.compose_all([request.with_seed(seed) for seed in range(8)])
+    assert all(t.reason == "end" for t in tunes)
+    verdicts = judge_tunes([t.text for t in tunes])
     assert all(v["ok"] for v in verdicts), [v["reasons"] for v in verdicts if not v["ok"]]
-    assert all(explain(t) is None for t in tunes)
+    assert all(explain(t.text) is None for t in tunes)
 
 
-def test_strict_tunes_end_properly_at_the_length_cap(engine):
-    hook = StrictMeter(engine.vocab, 200)
-    tune = generate_tune(engine, temperature=1.5, seed=4, max_chars=200, logits_hook=hook)
-    assert len(tune) <= 200 and tune.endswith("!\n") and not hook.lost
-    assert judge_tunes([tune])[0]["ok"]
+def test_strict_tunes_end_properly_at_the_length_cap(composer):
+    request = parse_request({"temperature": 1.5, "seed": 4, "max_chars": 300}, composer.description)
+    tune = composer.submit(request).result()
+    assert len(tune.text) <= 300 and tune.text.endswith("!\n") and not tune.reason.startswith("error")
+    assert judge_tunes([tune.text])[0]["ok"]
 
 
 def test_judge_flags_what_it_should():

@@ -45,7 +45,7 @@ def test_validation_counts_every_character_but_the_first(split, vocab):
 def test_same_seed_same_weights(split, vocab, tmp_path):
     import dataclasses
     from train.trainer import train
-    from tunesmith.config import PRESETS
+    from train.config import PRESETS
     config = dataclasses.replace(PRESETS["tiny"], max_steps=5, eval_every=5)
     a = train(dataclasses.replace(config), split, vocab, tmp_path / "a", progress=False)
     b = train(dataclasses.replace(config), split, vocab, tmp_path / "b", progress=False)

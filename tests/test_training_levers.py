@@ -8,7 +8,7 @@ import torch
 from benchmarks.novelty import body, longest_shared_run
 from train.batches import RandomWindows, TunesInOrder
 from train.trainer import learning_rate_at, train
-from tunesmith.config import PRESETS, Config
+from train.config import PRESETS, Config
 
 
 def test_learning_rate_warms_up_then_decays_to_the_floor():

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from tunesmith.config import PRESETS, Config
+from train.config import PRESETS, Config
 from tunesmith.vocab import Vocabulary
 
 from .data import DEFAULT_CORPUS, REPO_ROOT, Split, fixed_split, read_corpus, sha256_of, split_tunes

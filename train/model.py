@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tunesmith.config import Config
+from train.config import Config
 
 
 class CharLSTM(nn.Module):

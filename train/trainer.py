@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from tunesmith.config import Config
+from train.config import Config
 from tunesmith.vocab import Vocabulary
 
 from .batches import RandomWindows, TunesInOrder

@@ -1,12 +1,22 @@
-"""The ONNX Runtime step engine: one session over model_artifacts/model.onnx, with explicit state.
+"""Step engines: one character step of the exported LSTM for a batch of rows, state held by the caller.
 
-CUDA is used only when a CUDA device is really usable; otherwise the session is created on CPU
-without asking for CUDA at all, so machines without a GPU see no provider errors.
+Every engine has the same small interface, so the composer never knows which one it drives:
+
+    engine.description      the model's description (vocabulary, sizes, defaults)
+    engine.name             what runs, in words ("CPU int8", "GPU (CUDA graphs)")
+    engine.initial_state(n) the zero state of n rows
+    engine.step(tokens, state) -> (logits [n, V] float32 on the host, next state)
+    engine.rows(state, idx), engine.join(states)    keep some rows, stack states (rows join and leave)
+    engine.host_rows(state, idx), engine.from_host(lstm_state)    to and from numpy (snapshots)
+
+`load_engine()` picks one: CUDA graphs when a GPU is really usable (tunesmith/cuda_graphs.py),
+otherwise ONNX Runtime on the CPU with the folder's default weights (int8 when it passed its
+quality check at export, fp32 otherwise).
 """
 from __future__ import annotations
 
 import ctypes
-import json
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -15,11 +25,13 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from .config import Config
-from .vocab import Vocabulary
+from .model import DEFAULT_ARTIFACTS, ModelDescription, ModelFolderError, load_description
 
-DEFAULT_ARTIFACTS = Path(__file__).resolve().parent.parent / "model_artifacts"
 PROVIDER_ENV = "TUNESMITH_PROVIDER"  # "cpu" forces the CPU even where CUDA works
+VARIANT_ENV = "TUNESMITH_WEIGHTS"  # "fp32" or "int8" overrides the folder's CPU default
+# Two threads halve a batch-1 step on a 2-core machine; more cores help little at these sizes.
+DEFAULT_THREADS = max(1, min(4, os.cpu_count() or 1))
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,12 @@ class LSTMState:
     @property
     def batch_size(self) -> int:
         return self.h.shape[1]
+
+
+def zero_state(description: ModelDescription, batch_size: int) -> LSTMState:
+    layers, hidden = description.state_shape
+    return LSTMState(np.zeros((layers, batch_size, hidden), np.float32),
+                     np.zeros((layers, batch_size, hidden), np.float32))
 
 
 def cuda_device_count() -> int:
@@ -46,63 +64,93 @@ def cuda_device_count() -> int:
         return 0
 
 
-def choose_providers(requested: str | None = None) -> list[str]:
+def wants_cuda(requested: str | None = None) -> bool:
+    """Whether to try CUDA: asked for, or 'auto' with a CUDA-built ONNX Runtime and a real GPU."""
     requested = (requested or os.environ.get(PROVIDER_ENV, "auto")).lower()
     if requested not in ("auto", "cpu", "cuda"):
         raise ValueError(f"provider must be auto, cpu or cuda, not {requested!r}")
-    cuda_built = "CUDAExecutionProvider" in ort.get_available_providers()
-    if requested == "cuda" or (requested == "auto" and cuda_built and cuda_device_count() > 0):
-        if hasattr(ort, "preload_dlls"):
-            try:
-                ort.preload_dlls()  # CUDA/cuDNN from pip's nvidia packages, when installed that way
-            except Exception:  # noqa: BLE001 - a system CUDA install may still serve the session
-                pass
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return ["CPUExecutionProvider"]
+    if requested == "cpu":
+        return False
+    return requested == "cuda" or ("CUDAExecutionProvider" in ort.get_available_providers()
+                                   and cuda_device_count() > 0)
 
 
-class StepEngine:
-    """Runs one character step of the exported LSTM for a batch of rows."""
+def cpu_session_options(threads: int | None = None) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: no per-node warnings on start
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads or DEFAULT_THREADS
+    # Spinning threads would fight the composer's own Python thread (and a web server) for the
+    # same cores between steps; measured, it gains little at batch 1 with int8.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
 
-    def __init__(self, artifacts_dir: str | Path = DEFAULT_ARTIFACTS, provider: str | None = None,
-                 threads: int | None = None):
-        artifacts_dir = Path(artifacts_dir)
-        model_path = artifacts_dir / "model.onnx"
-        if not model_path.is_file():
-            raise FileNotFoundError(f"no model at {model_path}: train and export one (see README)")
-        self.artifacts_dir = artifacts_dir
-        self.config = Config.load(artifacts_dir / "config.json")
-        self.vocab = Vocabulary.load(artifacts_dir / "vocab.json")
-        card_path = artifacts_dir / "model_card.json"
-        self.card = json.loads(card_path.read_text()) if card_path.exists() else {}
-        if len(self.vocab) != self.config.vocab_size:
-            raise ValueError(f"vocab.json has {len(self.vocab)} characters, config says {self.config.vocab_size}")
 
-        options = ort.SessionOptions()
-        options.log_severity_level = 3  # errors only: no per-node warnings on start
-        if threads:
-            options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(model_path), options, providers=choose_providers(provider))
-        # get_available_providers() lists what the wheel was built with; this is what really runs.
-        self.providers = self.session.get_providers()
+def check_session_io(session: ort.InferenceSession, description: ModelDescription, path: Path) -> None:
+    inputs = tuple(i.name for i in session.get_inputs())
+    outputs = tuple(o.name for o in session.get_outputs())
+    if inputs != description.input_names or outputs != description.output_names:
+        raise ModelFolderError(f"{description.folder / 'model.json'}: field 'io' says inputs "
+                               f"{list(description.input_names)} and outputs {list(description.output_names)}, "
+                               f"but {path.name} has {list(inputs)} and {list(outputs)}")
+
+
+class OrtEngine:
+    """ONNX Runtime session over one weights file; state lives on the host as numpy arrays."""
+
+    max_batch: int | None = None  # no bucket limit on the CPU
+    cuda_problem: str | None = None  # why CUDA did not start, where a GPU is present but unusable
+
+    def __init__(self, description: ModelDescription, variant: str | None = None, threads: int | None = None):
+        variant = variant or os.environ.get(VARIANT_ENV) or description.cpu_default
+        if variant not in description.weights:
+            raise ModelFolderError(f"{description.folder / 'model.json'}: field 'weights' has no {variant!r} "
+                                   f"entry (it has {sorted(description.weights)})")
+        self.description = description
+        self.vocab = description.vocab
+        self.variant = variant
+        self.weights = description.weights[variant]
+        path = self.weights.check()
+        try:
+            self.session = ort.InferenceSession(str(path), cpu_session_options(threads),
+                                                providers=["CPUExecutionProvider"])
+        except Exception as error:  # noqa: BLE001 - ORT raises its own types for a corrupt file
+            raise ModelFolderError(f"{self.weights.path}: ONNX Runtime cannot load it ({error})") from None
+        check_session_io(self.session, description, self.weights.path)
+        self.providers = self.session.get_providers()  # what really runs, not what was asked
+        self._names = description.input_names
 
     @property
-    def provider(self) -> str:
-        return self.providers[0]
+    def name(self) -> str:
+        return f"CPU {self.variant}"
 
     @property
     def device_label(self) -> str:
-        return "GPU (CUDA)" if self.provider == "CUDAExecutionProvider" else "CPU"
+        return "CPU"
 
     def initial_state(self, batch_size: int = 1) -> LSTMState:
-        shape = (self.config.num_layers, batch_size, self.config.hidden_size)
-        return LSTMState(np.zeros(shape, np.float32), np.zeros(shape, np.float32))
+        return zero_state(self.description, batch_size)
 
     def step(self, tokens: np.ndarray, state: LSTMState) -> tuple[np.ndarray, LSTMState]:
         """tokens [B] int64 -> logits [B, V] float32 and the state after reading them."""
-        logits, h, c = self.session.run(None, {"token": np.asarray(tokens, dtype=np.int64),
-                                               "h": state.h, "c": state.c})
-        return logits, LSTMState(h, c)
+        token, h, c = self._names
+        logits, h_out, c_out = self.session.run(None, {token: np.asarray(tokens, dtype=np.int64),
+                                                       h: state.h, c: state.c})
+        return logits, LSTMState(h_out, c_out)
+
+    # Row bookkeeping for the composer: cheap numpy here, device-aware in the CUDA engine.
+    def rows(self, state: LSTMState, index) -> LSTMState:
+        return LSTMState(state.h[:, index], state.c[:, index])
+
+    def join(self, states: list[LSTMState]) -> LSTMState:
+        return LSTMState(np.concatenate([s.h for s in states], axis=1), np.concatenate([s.c for s in states], axis=1))
+
+    def host_rows(self, state: LSTMState, index) -> LSTMState:
+        """A host copy of some rows (for snapshots)."""
+        return LSTMState(state.h[:, index].copy(), state.c[:, index].copy())
+
+    def from_host(self, state: LSTMState) -> LSTMState:
+        return state
 
     def read(self, text: str, state: LSTMState | None = None) -> tuple[np.ndarray, LSTMState]:
         """Feeds every character of text (batch 1); returns the last logits [V] and the state."""
@@ -112,3 +160,25 @@ class StepEngine:
         for token in self.vocab.encode(text):
             logits, state = self.step(np.array([token]), state)
         return logits[0], state
+
+
+def load_engine(artifacts: str | Path = DEFAULT_ARTIFACTS, provider: str | None = None,
+                variant: str | None = None, threads: int | None = None):
+    """The engine for this machine: CUDA graphs where a GPU is usable, else ONNX Runtime on the CPU.
+
+    provider: "auto" (default, or $TUNESMITH_PROVIDER), "cpu" or "cuda". With "cuda", failing to
+    start CUDA is an error; with "auto" it is logged, naming what is missing, and the CPU is used.
+    """
+    description = load_description(artifacts)
+    if wants_cuda(provider):
+        from .cuda_graphs import CudaGraphEngine, CudaUnavailable
+        try:
+            return CudaGraphEngine(description)
+        except CudaUnavailable as error:
+            if (provider or os.environ.get(PROVIDER_ENV, "auto")).lower() == "cuda":
+                raise
+            log.warning("a GPU is present but CUDA cannot start, running on the CPU: %s", error)
+            engine = OrtEngine(description, variant, threads)
+            engine.cuda_problem = str(error)
+            return engine
+    return OrtEngine(description, variant, threads)

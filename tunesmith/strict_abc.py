@@ -20,6 +20,7 @@ a tuplet or a broken-rhythm pair.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -81,17 +82,60 @@ class TuneState(NamedTuple):
     finishing: bool = False  # near the length cap: only closing moves are allowed
 
 
-def _header(state: TuneState, char: str) -> TuneState | None:
-    name, values = HEADER[state.field]
+@dataclass(frozen=True)
+class HeaderSpec:
+    """What a request fixes in the header; the tracker forces it through the same mask.
+
+    Every field left open keeps the corpus's whole range. Hashable: masks are cached per spec.
+    """
+    title: str | None = None  # T: exactly this text
+    tune_type: str | None = None  # Z: " id:dc-<type>-<number>" (the corpus's form)
+    meters: tuple[str, ...] = tuple(METERS)  # M: one of these
+    keys: tuple[str, ...] = KEYS  # K: one of these ("<tonic> <mode>")
+
+    def values(self, name: str):
+        """The allowed values of a field: a tuple, "text" (free text) or None (a number)."""
+        if name == "T" and self.title is not None:
+            return (self.title,)
+        if name == "M":
+            return self.meters
+        if name == "K":
+            return self.keys
+        return dict(HEADER)[name]
+
+
+OPEN_HEADER = HeaderSpec()
+TYPE_NUMBER_DIGITS = 4
+
+
+def _typed_z(spec: HeaderSpec, value: str, char: str) -> bool:
+    """Z with a fixed tune type: the corpus's " id:dc-<type>-" then a number."""
+    prefix = f" id:dc-{spec.tune_type}-"
+    if char == "\n":
+        return value.startswith(prefix) and len(value) > len(prefix)
+    candidate = value + char
+    if len(candidate) <= len(prefix):
+        return prefix.startswith(candidate)
+    return char.isdigit() and len(candidate) - len(prefix) <= TYPE_NUMBER_DIGITS
+
+
+def _header(state: TuneState, char: str, spec: HeaderSpec = OPEN_HEADER) -> TuneState | None:
+    name, _ = HEADER[state.field]
+    values = spec.values(name)
     line = state.line
     if line == "":  # line start: the field letter of this or an allowed later field
-        for i in [state.field] + ([state.field + 1] if name in OPTIONAL_FIELDS else []):
+        skippable = name in OPTIONAL_FIELDS and not (name == "Z" and spec.tune_type)
+        for i in [state.field] + ([state.field + 1] if skippable else []):
             if char == HEADER[i][0]:
                 return state._replace(field=i, line=char)
         return None
     if line == name:
         return state._replace(line=line + ":") if char == ":" else None
     value = line[2:]
+    if name == "Z" and spec.tune_type:
+        if not _typed_z(spec, value, char):
+            return None
+        return _end_header_line(state) if char == "\n" else state._replace(line=line + char)
     if values == "text":
         if char == "\n":
             return _end_header_line(state) if state.text_len > 0 else None
@@ -327,79 +371,146 @@ def _body(state: TuneState, char: str) -> TuneState | None:
     return _start_note(state, char)
 
 
-def advance(state: TuneState, char: str) -> TuneState | None:
+def advance(state: TuneState, char: str, spec: HeaderSpec = OPEN_HEADER) -> TuneState | None:
     """The state after `char`, or None if the character would make the tune invalid."""
-    return _body(state, char) if state.in_body else _header(state, char)
+    return _body(state, char) if state.in_body else _header(state, char, spec)
 
 
-class StrictMeter:
-    """A sampler hook (logits, text) -> logits that forbids every character that breaks the tune.
+class Automaton:
+    """The tracker as a lazily built automaton over one vocabulary, shared by every tune and user.
 
-    Keep one per tune: it follows the text it is shown. Masks are cached by tracker state, which
-    repeats a lot, so the hook costs little beside a step of the network.
+    Each tracker state met so far (with its header spec while in the header) gets a number; its
+    row of moves (the next state's number for every character, -1 where refused) is computed
+    once, on the first visit. A stream's step is then a list lookup, and the masks of a whole
+    batch are one fancy index of `allowed`. When it holds MAX_STATES states, new tunes get a
+    fresh automaton; tunes under way keep theirs until they end, so memory stays bounded.
     """
 
-    # Masks depend only on the tracker state and the vocabulary: shared by every tune, so a new
-    # tune (or a new user) finds most of them already computed.
-    _shared_masks: dict[tuple, dict[TuneState, np.ndarray]] = {}
-    MAX_CACHED_MASKS = 200_000  # ~20 MB; cleared when full, never a memory leak under load
+    MAX_STATES = 100_000  # about 10 MB of moves and masks
+    _current: dict[tuple, "Automaton"] = {}
 
-    def __init__(self, vocab: Vocabulary, max_chars: int):
-        self.vocab = vocab
+    def __init__(self, chars: list[str]):
+        self.chars = chars
+        self.ids: dict = {}
+        self.states: list[TuneState] = []
+        self.specs: list[HeaderSpec] = []
+        self.moves: list[list[int] | None] = []
+        self.allowed = np.zeros((1024, len(chars)), dtype=bool)
+        self.can_finish: list[bool] = []  # in the body with enough bars: finishing may switch on
+        self.only: list[int] = []  # the one character allowed in a state, or -1 (a forced move)
+
+    @classmethod
+    def for_vocab(cls, vocab: Vocabulary) -> "Automaton":
+        key = tuple(vocab.chars)
+        automaton = cls._current.get(key)
+        if automaton is None or len(automaton.states) >= cls.MAX_STATES:
+            automaton = cls._current[key] = cls(list(vocab.chars))
+        return automaton
+
+    def number(self, state: TuneState, spec: HeaderSpec) -> int:
+        key = state if state.in_body else (spec, state)
+        sid = self.ids.get(key)
+        if sid is None:
+            sid = self.ids[key] = len(self.states)
+            self.states.append(state)
+            self.specs.append(spec)
+            self.moves.append(None)
+            self.only.append(-1)
+            self.can_finish.append(state.in_body and not state.finishing and state.bars >= MIN_BARS)
+            if sid >= len(self.allowed):
+                self.allowed = np.concatenate([self.allowed, np.zeros_like(self.allowed)])
+        return sid
+
+    def row(self, sid: int) -> list[int]:
+        """The moves from state sid, computed on first use (which also fills allowed[sid])."""
+        moves = self.moves[sid]
+        if moves is None:
+            state, spec = self.states[sid], self.specs[sid]
+            moves = [-1 if n is None else self.number(n, spec) for n in (advance(state, c, spec) for c in self.chars)]
+            self.moves[sid] = moves
+            self.allowed[sid] = [m >= 0 for m in moves]
+            open_moves = [i for i, m in enumerate(moves) if m >= 0]
+            self.only[sid] = open_moves[0] if len(open_moves) == 1 else -1
+        return moves
+
+    def finishing(self, sid: int) -> int:
+        return self.number(self.states[sid]._replace(finishing=True), self.specs[sid])
+
+
+class TuneTracker:
+    """Follows one tune character by character and says which next characters keep it valid.
+
+    Made by a stream from its request: `spec` forces the fixed header fields; `body` False stops
+    following at the end of the header (strict meter off: only the header is held to the form).
+    Near `max_chars` it switches to finishing: only moves that close the tune are allowed.
+    """
+
+    def __init__(self, vocab: Vocabulary, max_chars: int, spec: HeaderSpec = OPEN_HEADER, body: bool = True):
+        self.automaton = Automaton.for_vocab(vocab)
         self.max_chars = max_chars
-        self.state = TuneState()
+        self.body = body
         self.consumed = 0
-        self._masks = self._shared_masks.setdefault(tuple(vocab.chars), {})
-        self.lost = False  # set if the tracker ever allowed nothing (a bug; tests assert it never is)
+        self.sid = self.automaton.number(TuneState(), spec)
 
-    def feed(self, text: str) -> None:
-        """Follows the characters of text it has not seen; raises ValueError on one it forbids."""
-        for char in text[self.consumed:]:
-            nxt = advance(self.state, char)
-            if nxt is None:
-                raise ValueError(f"not valid strict ABC at character {self.consumed} ({char!r}): "
-                                 f"{text[max(0, self.consumed - 20):self.consumed + 1]!r}")
-            self.state = nxt
-            self.consumed += 1
-        if self.state.in_body and not self.state.finishing and \
-                self.max_chars - self.consumed <= FINISH_RESERVE and self.state.bars >= MIN_BARS:
-            self.state = self.state._replace(finishing=True)
+    @property
+    def state(self) -> TuneState:
+        return self.automaton.states[self.sid]
 
-    def mask(self) -> np.ndarray:
-        state = self.state
-        cached = self._masks.get(state)
-        if cached is None:
-            if len(self._masks) >= self.MAX_CACHED_MASKS:
-                self._masks.clear()
-            cached = np.array([advance(state, c) is not None for c in self.vocab.chars])
-            self._masks[state] = cached
-        return cached
+    @property
+    def following(self) -> bool:
+        """False once the header is over and the body is free (strict meter off)."""
+        return self.body or not self.state.in_body
 
-    def __call__(self, logits: np.ndarray, text: str) -> np.ndarray:
-        if self.lost:
-            return logits
-        self.feed(text)
-        allowed = self.mask()
-        if not allowed.any():
-            # A dead end is a tracker bug; the tune goes on unconstrained rather than failing.
-            self.lost = True
-            return logits
-        return np.where(allowed, logits, -np.inf)
+    def allowed(self) -> np.ndarray:
+        """A boolean mask over the vocabulary: the characters that keep the tune valid here."""
+        self.automaton.row(self.sid)
+        return self.automaton.allowed[self.sid]
+
+    def push_index(self, index: int) -> None:
+        """Follows one more character (by vocabulary index); ValueError if it breaks the tune."""
+        automaton = self.automaton
+        nxt = automaton.row(self.sid)[index]
+        if nxt < 0:
+            raise ValueError(f"{automaton.chars[index]!r} is not valid here (character {self.consumed})")
+        self.consumed += 1
+        if automaton.can_finish[nxt] and self.max_chars - self.consumed <= FINISH_RESERVE:
+            nxt = automaton.finishing(nxt)
+        self.sid = nxt
+
+    def push(self, char: str) -> None:
+        if char not in self.automaton.chars:
+            raise ValueError(f"{char!r} is not in the vocabulary")
+        self.push_index(self.automaton.chars.index(char))
+
+    def copy(self) -> "TuneTracker":
+        twin = TuneTracker.__new__(TuneTracker)
+        twin.__dict__.update(self.__dict__)  # the automaton is shared; the state number is a plain int
+        return twin
+
+
+def first_refusal(text: str, spec: HeaderSpec = OPEN_HEADER,
+                  state: TuneState | None = None) -> tuple[int | None, TuneState]:
+    """(position of the first character the tracker refuses, the state before it), or
+    (None, the state after the whole text) when it accepts every character."""
+    state = state or TuneState()
+    for position, char in enumerate(text):
+        nxt = advance(state, char, spec)
+        if nxt is None:
+            return position, state
+        state = nxt
+    return None, state
 
 
 def explain(tune: str) -> str | None:
     """None when the tracker accepts the whole tune (ending with its blank line), else why not."""
-    state = TuneState()
     text = tune.rstrip("\n") + "\n\n"
-    for position, char in enumerate(text):
-        nxt = advance(state, char)
-        if nxt is None:
-            return f"{_reason(state, char)} (character {position}: {text[max(0, position - 15):position + 1]!r})"
-        state = nxt
+    position, state = first_refusal(text)
+    if position is not None:
+        return f"{refusal_reason(state, text[position])} (character {position}: {text[max(0, position - 15):position + 1]!r})"
     return None if state.token == "done" else "the tune does not end after a bar line and !"
 
 
-def _reason(state: TuneState, char: str) -> str:
+def refusal_reason(state: TuneState, char: str) -> str:
     """A category for a refused character, so a corpus report can say what the tracker lacks."""
     if not state.in_body:
         return f"header {HEADER[state.field][0]}: a value the corpus does not use"

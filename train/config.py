@@ -1,4 +1,4 @@
-"""The one configuration shared by training, export and the shipped artifacts.
+"""The training recipe and architecture: what `python -m train` reads (presets below).
 
 It is plain Python (no torch) so the runtime can read the copy saved beside the model.
 """

@@ -1,0 +1,209 @@
+"""One tune being written: its random numbers, its tracker, its text, and snapshots at every bar.
+
+A stream is made from a request (or a snapshot) and driven by the composer, which steps many
+streams in one batch. The consumer reads `text`, iterates `updates()`, waits on `result()`, or
+calls `cancel()`. At every bar line the stream keeps a `Snapshot`: the LSTM state, the tracker,
+the position in its random numbers and the text, so "continue from bar N" starts from there
+without re-reading the opening, and continuing with the same seed writes the same tune again.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import LSTMState
+from .model import ModelDescription
+from .request import TuneRequest
+from .strict_abc import TuneTracker
+
+UNIFORM_BLOCK = 64  # random numbers drawn at a time; a tune's sequence does not depend on it
+BAR_START = "|:"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The stream just before the bar line that closes bar `bar` (the pickup counts as bar 1)."""
+    request: TuneRequest
+    bar: int
+    text: str
+    state: LSTMState  # one row, on the host: after reading `text`
+    logits: np.ndarray  # [V]: the model's prediction for the next character
+    tracker: TuneTracker
+    draws: int  # random numbers used so far
+    log_likelihood: float
+    scored: int
+    forced: str  # opening characters still to write
+    in_body: bool
+    line_start: int
+
+
+@dataclass(frozen=True)
+class Tune:
+    """A finished (or stopped) tune."""
+    text: str
+    request: TuneRequest
+    mean_log_likelihood: float  # per character the model wrote (not the prime or the opening)
+    reason: str  # "end" (a blank line), "length" (the cap), "cancelled", "error: ..."
+    bars: int
+
+    @property
+    def seed(self) -> int:
+        return self.request.seed
+
+
+class Stream:
+    def __init__(self, request: TuneRequest, description: ModelDescription, start: Snapshot | None = None):
+        self.request = request
+        self.vocab = description.vocab
+        self._done = threading.Event()
+        self.cancelled = False
+        self.reason = ""
+        self.snapshots: list[Snapshot] = []
+        self.started = time.monotonic()
+        self.first_char_at: float | None = None
+        # Strict meter, or any fixed header field or opening, needs the tracker's mask.
+        self.masked = request.strict or request.fixes_header or bool(request.opening)
+        self._rng = np.random.Generator(np.random.PCG64(request.seed))
+        self._uniforms = np.empty(0)
+        self._next_uniform = 0
+        if start is None:
+            prime = description.inference.prime
+            self.tracker = TuneTracker(self.vocab, request.max_chars, request.header_spec(), body=request.strict)
+            self.text = ""
+            self.draws = 0
+            self.log_likelihood, self.scored = 0.0, 0
+            self.in_body, self.line_start = False, 0
+            self.forced = prime  # the prime is written as is; the opening follows the header
+            self.feed = -1
+            self.logits = None
+            self._take_forced(self.vocab.index[prime[0]])
+            self.feed = self.vocab.index[prime[0]]
+            self.state_row = None  # the composer starts it from zeros
+        else:
+            self.tracker = start.tracker.copy()
+            self.text = start.text
+            same_seed = request.seed == start.request.seed
+            self.draws = start.draws if same_seed else 0
+            if same_seed:
+                self._rng.bit_generator.advance(start.draws)  # the same numbers the original drew next
+            self.log_likelihood, self.scored = start.log_likelihood, start.scored
+            self.in_body, self.line_start = start.in_body, start.line_start
+            self.forced = start.forced
+            self.feed = -1
+            self.logits = start.logits  # the composer chooses from these first
+            self.state_row = start.state
+
+    # --- what the composer calls, once per step, from its one thread -------------------------
+    def uniform(self) -> float:
+        if self._next_uniform == len(self._uniforms):
+            self._uniforms, self._next_uniform = self._rng.random(UNIFORM_BLOCK), 0
+        self._next_uniform += 1
+        self.draws += 1
+        return self._uniforms[self._next_uniform - 1]
+
+    def forced_index(self) -> int:
+        """The vocabulary index of the next character if it is not the model's to choose, else -1."""
+        if self.forced:
+            return self.vocab.index[self.forced[0]]
+        if self.masked and self.tracker.following:
+            tracker = self.tracker
+            tracker.automaton.row(tracker.sid)
+            return tracker.automaton.only[tracker.sid]
+        return -1
+
+    def mask_id(self) -> int:
+        """The tracker's state number (its row of automaton.allowed), or -1 when unmasked."""
+        return self.tracker.sid if self.masked and self.tracker.following else -1
+
+    def _take_forced(self, index: int) -> bool:
+        """Writes the forced character; True when it came from the prime or the opening."""
+        if self.forced and self.vocab.index[self.forced[0]] == index:
+            self.forced = self.forced[1:]
+            self._append(index)
+            return True
+        return False
+
+    def write(self, index: int, log_likelihood: float) -> bool:
+        """Appends the chosen character; False when the tune is over (nothing appended then)."""
+        char = self.vocab.chars[index]
+        if self.first_char_at is None:
+            self.first_char_at = time.monotonic()
+        if char == "\n" and self.text.endswith("\n"):
+            self.finish("end")  # a blank line ends a tune, as in the corpus
+            return False
+        if not self._take_forced(index):
+            self._append(index)
+            self.log_likelihood += log_likelihood
+            self.scored += 1
+        self.feed = index
+        if len(self.text) >= self.request.max_chars:
+            self.finish("length")
+            return False
+        return True
+
+    def _append(self, index: int) -> None:
+        char = self.vocab.chars[index]
+        if self.masked and self.tracker.following:
+            self.tracker.push_index(index)
+        self.text += char  # a new string each time: readers in other threads see whole texts
+        if char == "\n":
+            if not self.in_body and self.text.startswith("K:", self.line_start):
+                self.in_body = True  # the header is over: the opening comes next
+                self.forced += self.request.opening
+            self.line_start = len(self.text)
+
+    def starts_bar_line(self, index: int) -> bool:
+        char = self.vocab.chars[index]
+        return self.in_body and char in BAR_START and self.text[-1] not in BAR_START
+
+    def keep_snapshot(self, state: LSTMState, logits: np.ndarray, draws_before: int) -> None:
+        """Called before writing a character that starts a bar line, with what produced it."""
+        self.snapshots.append(Snapshot(
+            request=self.request, bar=len(self.snapshots) + 1, text=self.text, state=state,
+            logits=logits.copy(), tracker=self.tracker.copy(), draws=draws_before,
+            log_likelihood=self.log_likelihood, scored=self.scored, forced=self.forced,
+            in_body=self.in_body, line_start=self.line_start))
+
+    def finish(self, reason: str) -> None:
+        if not self._done.is_set():
+            self.reason = reason
+            self._done.set()
+
+    # --- what a consumer calls, from any thread --------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def cancel(self) -> None:
+        """Stop writing; the composer drops the row at its next step and the text stays as it is."""
+        self.cancelled = True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    def updates(self, interval: float = 0.05) -> Iterator[str]:
+        """The text so far, at most once per interval (and whenever it changed), then the final text."""
+        shown = None
+        while not self._done.wait(interval):
+            text = self.text
+            if text != shown:
+                shown = text
+                yield text
+        if self.text != shown:
+            yield self.text
+
+    def result(self, timeout: float | None = None) -> Tune:
+        if not self._done.wait(timeout):
+            raise TimeoutError("the tune is still being written")
+        mean = self.log_likelihood / self.scored if self.scored else float("nan")
+        return Tune(self.text, self.request, mean, self.reason, len(self.snapshots))
+
+    def snapshot(self, bar: int) -> Snapshot:
+        """The point just after bar `bar`'s notes, before its closing bar line (1 = the first bar)."""
+        if not 1 <= bar <= len(self.snapshots):
+            raise ValueError(f"bar must be from 1 to {len(self.snapshots)} (the bars written so far)")
+        return self.snapshots[bar - 1]
