@@ -12,7 +12,7 @@ from tunesmith.engine import OrtEngine, cuda_device_count, load_engine, wants_cu
 from tunesmith.generate import main as generate_main
 from tunesmith.model import ModelFolderError, load_description
 from tunesmith.request import parse_request
-from tunesmith.sampling import draw, log_likelihoods
+from tunesmith.sampling import choose
 
 from .conftest import SHIPPED_ARTIFACTS
 
@@ -113,7 +113,11 @@ def test_batched_rows_equal_single_rows_exactly(variant):
         assert np.array_equal(np.stack(alone), logits)
 
 
-def test_draw_follows_the_distribution_and_the_mask():
+def draw(logits, temperatures, allowed, uniforms):
+    return choose(logits, list(temperatures), allowed, list(uniforms))[0]
+
+
+def test_choose_follows_the_distribution_and_the_mask():
     logits = np.log(np.array([[0.7, 0.2, 0.1]] * 4000, np.float32))
     uniforms = np.random.default_rng(0).random(4000)
     draws = np.bincount(draw(logits, np.ones(4000), None, uniforms), minlength=3) / 4000
@@ -124,11 +128,12 @@ def test_draw_follows_the_distribution_and_the_mask():
     assert (cold == 0).mean() > 0.98  # a low temperature sharpens towards the most likely
     # Far below the best logit, an allowed character is still drawn (no underflow to nothing).
     far = np.array([[0.0, -900.0, -950.0]], np.float32)
-    assert draw(far, np.array([0.1]), np.array([[False, True, True]]), np.array([0.999]))[0] in (1, 2)
-    np.testing.assert_allclose(log_likelihoods(logits[:1], np.array([1])), [np.log(0.2)], rtol=1e-5)
+    assert draw(far, [0.1], np.array([[False, True, True]]), [0.999])[0] in (1, 2)
+    _, log_probs = choose(logits[:1], [1.0], None, [0.5])
+    np.testing.assert_allclose(log_probs([1]), [np.log(0.2)], rtol=1e-5)
 
 
-def test_draw_of_a_row_does_not_depend_on_its_batch():
+def test_choose_for_a_row_does_not_depend_on_its_batch():
     rng = np.random.default_rng(1)
     logits = rng.standard_normal((64, 83)).astype(np.float32) * 4
     temperatures, uniforms = rng.uniform(0.1, 2, 64), rng.random(64)

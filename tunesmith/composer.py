@@ -20,7 +20,7 @@ import numpy as np
 
 from .engine import zero_state
 from .request import TuneRequest
-from .sampling import draw, log_likelihoods
+from .sampling import choose
 from .stream import Snapshot, Stream, Tune
 
 DEFAULT_MAX_ROWS = 64  # rows in one step; beyond it streams wait their turn (the CPU's sweet spot)
@@ -151,41 +151,27 @@ class Composer:
 
     def _choose(self, streams: list[Stream], logits: np.ndarray, host_rows) -> None:
         """Picks and writes the next character of each stream from its row of logits."""
-        count = len(streams)
-        chosen = np.empty(count, dtype=np.int64)
-        sample_rows, mask_ids, temperatures, uniforms, draws_before = [], [], [], [], []
-        for i, stream in enumerate(streams):
-            if stream.cancelled:
-                stream.finish("cancelled")
-                chosen[i] = -1
-                continue
+        forced, mask_ids, temperatures, uniforms, draws_before = [], [], [], [], []
+        for stream in streams:
             draws_before.append(stream.draws)
-            forced = stream.forced_index()
-            if forced >= 0:
-                chosen[i] = forced
-                continue
-            sample_rows.append(i)
+            index = -2 if stream.cancelled else stream.forced_index()
+            forced.append(index)
             mask_ids.append(stream.mask_id())
             temperatures.append(stream.request.temperature)
-            uniforms.append(stream.uniform())
-        if sample_rows:
-            rows = logits[sample_rows]
-            allowed = None
-            if any(m >= 0 for m in mask_ids):
-                allowed = self._masks([streams[i] for i in sample_rows], mask_ids)
-            chosen[sample_rows] = draw(rows, np.array(temperatures), allowed, np.array(uniforms))
-        live = chosen >= 0
-        scores = np.zeros(count)
-        scores[live] = log_likelihoods(logits[live], chosen[live])
-        d = 0
+            # A forced character draws no random number: the stream's numbers stay its own.
+            uniforms.append(stream.uniform() if index == -1 else 0.0)
+        allowed = self._masks(streams, mask_ids) if any(m >= 0 for m in mask_ids) else None
+        chosen, log_probs = choose(logits, temperatures, allowed, uniforms)
+        chosen = [f if f >= 0 else c for f, c in zip(forced, chosen.tolist())]
+        scores = log_probs(chosen)
         for i, stream in enumerate(streams):
-            index = int(chosen[i])
-            if index < 0:
+            index = chosen[i]
+            if forced[i] == -2:
+                stream.finish("cancelled")
                 continue
             if stream.starts_bar_line(index):
                 state = host_rows[i] if host_rows is not None else self.engine.host_rows(self._state, [i])
-                stream.keep_snapshot(state, logits[i], draws_before[d])
-            d += 1
+                stream.keep_snapshot(state, logits[i], draws_before[i])
             try:
                 stream.write(index, scores[i])
             except ValueError as error:  # a tracker refusal: a bug, but it ends this tune only
@@ -195,9 +181,9 @@ class Composer:
     @staticmethod
     def _masks(streams: list[Stream], mask_ids: list[int]) -> np.ndarray:
         """The allowed characters of each row; all True for an unmasked row."""
-        automata = {id(s.tracker.automaton): s.tracker.automaton for s in streams}
-        if len(automata) == 1 and all(m >= 0 for m in mask_ids):
-            return next(iter(automata.values())).allowed[mask_ids]  # one fancy index for the batch
+        first = streams[0].tracker.automaton
+        if all(m >= 0 for m in mask_ids) and all(s.tracker.automaton is first for s in streams):
+            return first.allowed[mask_ids]  # one fancy index for the whole batch
         width = len(streams[0].vocab)
         return np.stack([s.tracker.automaton.allowed[m] if m >= 0 else np.ones(width, bool)
                          for s, m in zip(streams, mask_ids)])

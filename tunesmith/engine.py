@@ -29,6 +29,7 @@ from .model import DEFAULT_ARTIFACTS, ModelDescription, ModelFolderError, load_d
 
 PROVIDER_ENV = "TUNESMITH_PROVIDER"  # "cpu" forces the CPU even where CUDA works
 VARIANT_ENV = "TUNESMITH_WEIGHTS"  # "fp32" or "int8" overrides the folder's CPU default
+SPINNING_ENV = "TUNESMITH_SPINNING"  # "0": ONNX Runtime's threads sleep between steps (shared machines)
 # Two threads halve a batch-1 step on a 2-core machine; more cores help little at these sizes.
 DEFAULT_THREADS = max(1, min(4, os.cpu_count() or 1))
 log = logging.getLogger(__name__)
@@ -80,9 +81,11 @@ def cpu_session_options(threads: int | None = None) -> ort.SessionOptions:
     options.log_severity_level = 3  # errors only: no per-node warnings on start
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads or DEFAULT_THREADS
-    # Spinning threads would fight the composer's own Python thread (and a web server) for the
-    # same cores between steps; measured, it gains little at batch 1 with int8.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # Measured at batch 1 on 2 cores (int8): 2 spinning threads 62 µs a step, 2 sleeping 95 µs
+    # (each step wakes a thread), 1 thread 85 µs. Spinning burns a core for a moment after each
+    # step, which a busy shared machine may want back: TUNESMITH_SPINNING=0 turns it off.
+    options.add_session_config_entry("session.intra_op.allow_spinning",
+                                     "0" if os.environ.get(SPINNING_ENV) == "0" else "1")
     return options
 
 
@@ -119,6 +122,8 @@ class OrtEngine:
         check_session_io(self.session, description, self.weights.path)
         self.providers = self.session.get_providers()  # what really runs, not what was asked
         self._names = description.input_names
+        self._outputs = list(description.output_names)
+        self._run = self.session._sess.run
 
     @property
     def name(self) -> str:
@@ -134,8 +139,9 @@ class OrtEngine:
     def step(self, tokens: np.ndarray, state: LSTMState) -> tuple[np.ndarray, LSTMState]:
         """tokens [B] int64 -> logits [B, V] float32 and the state after reading them."""
         token, h, c = self._names
-        logits, h_out, c_out = self.session.run(None, {token: np.asarray(tokens, dtype=np.int64),
-                                                       h: state.h, c: state.c})
+        # The session's own run(), without the Python wrapper's per-call checks (done once at load).
+        logits, h_out, c_out = self._run(self._outputs, {token: np.asarray(tokens, dtype=np.int64),
+                                                         h: state.h, c: state.c}, None)
         return logits, LSTMState(h_out, c_out)
 
     # Row bookkeeping for the composer: cheap numpy here, device-aware in the CUDA engine.

@@ -9,28 +9,35 @@ from __future__ import annotations
 import numpy as np
 
 
-def log_likelihoods(logits: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """log p(chosen) under the unmasked model at temperature 1, per row (for ranking tunes)."""
-    x = logits.astype(np.float64)
-    top = x.max(axis=1)
-    log_norm = np.log(np.exp(x - top[:, None]).sum(axis=1)) + top
-    return x[np.arange(len(x)), chosen] - log_norm
+def choose(logits: np.ndarray, temperatures: list[float], allowed: np.ndarray | None,
+           uniforms: list[float]):
+    """One index per row from softmax(logits / temperature) over the allowed characters, and a
+    function giving, for one index per row, its log-probability under the unmasked model at
+    temperature 1 (the score a tune is ranked by).
 
-
-def draw(logits: np.ndarray, temperatures: np.ndarray, allowed: np.ndarray | None,
-         uniforms: np.ndarray) -> np.ndarray:
-    """One index per row from softmax(logits / temperature) over the allowed characters.
-
-    logits [R, V], temperatures [R], allowed [R, V] bool or None, uniforms [R] in [0, 1): an
-    inverse-CDF draw, one uniform number per character, so a seed fixes the tune.
+    logits [R, V]; temperatures and uniforms: R numbers (uniforms in [0, 1)); allowed [R, V] bool
+    or None. An inverse-CDF draw: one uniform number per character, so a seed fixes the tune.
     """
     x = logits.astype(np.float64)
+    shifted = x - x.max(axis=1, keepdims=True)
+    weights = np.exp(shifted)
+    log_norm = np.log(weights.sum(axis=1))
+
+    def log_probs(indices: list[int]) -> list[float]:
+        return (shifted[np.arange(len(indices)), indices] - log_norm).tolist()
+
+    if any(t != 1.0 for t in temperatures):
+        weights = np.exp(shifted / np.array(temperatures)[:, None])
     if allowed is not None:
-        x = np.where(allowed, x, -np.inf)
-    # Scale relative to the best allowed character, so exp never overflows nor all underflows.
-    weights = np.exp((x - x.max(axis=1, keepdims=True)) / temperatures[:, None])
+        weights *= allowed
     cumulative = np.cumsum(weights, axis=1)
-    thresholds = uniforms * cumulative[:, -1]
+    total = cumulative[:, -1]
+    if not all(total.tolist()):  # every allowed character underflowed: rescale those rows to their best one
+        for row in np.flatnonzero(total == 0):
+            masked = np.where(allowed[row], x[row], -np.inf)
+            cumulative[row] = np.cumsum(np.exp((masked - masked.max()) / temperatures[row]))
+        total = cumulative[:, -1]
+    thresholds = np.array(uniforms) * total
     # The first index whose cumulative weight passes the threshold (a zero weight never does).
     chosen = (cumulative <= thresholds[:, None]).sum(axis=1)
-    return np.minimum(chosen, logits.shape[1] - 1)
+    return np.minimum(chosen, logits.shape[1] - 1), log_probs

@@ -60,6 +60,7 @@ class Stream:
         self.request = request
         self.vocab = description.vocab
         self._done = threading.Event()
+        self._started = threading.Event()  # the composer wrote its first character
         self.cancelled = False
         self.reason = ""
         self.snapshots: list[Snapshot] = []
@@ -67,6 +68,7 @@ class Stream:
         self.first_char_at: float | None = None
         # Strict meter, or any fixed header field or opening, needs the tracker's mask.
         self.masked = request.strict or request.fixes_header or bool(request.opening)
+        self.mask_live = False  # set below, once the tracker exists
         self._rng = np.random.Generator(np.random.PCG64(request.seed))
         self._uniforms = np.empty(0)
         self._next_uniform = 0
@@ -80,6 +82,7 @@ class Stream:
             self.forced = prime  # the prime is written as is; the opening follows the header
             self.feed = -1
             self.logits = None
+            self.mask_live = self._mask_live  # whether the tracker masks the next character
             self._take_forced(self.vocab.index[prime[0]])
             self.feed = self.vocab.index[prime[0]]
             self.state_row = None  # the composer starts it from zeros
@@ -93,6 +96,7 @@ class Stream:
             self.log_likelihood, self.scored = start.log_likelihood, start.scored
             self.in_body, self.line_start = start.in_body, start.line_start
             self.forced = start.forced
+            self.mask_live = self._mask_live
             self.feed = -1
             self.logits = start.logits  # the composer chooses from these first
             self.state_row = start.state
@@ -105,19 +109,29 @@ class Stream:
         self.draws += 1
         return self._uniforms[self._next_uniform - 1]
 
+    @property
+    def _mask_live(self) -> bool:
+        return self.masked and self.tracker.following
+
     def forced_index(self) -> int:
         """The vocabulary index of the next character if it is not the model's to choose, else -1."""
         if self.forced:
             return self.vocab.index[self.forced[0]]
-        if self.masked and self.tracker.following:
-            tracker = self.tracker
-            tracker.automaton.row(tracker.sid)
-            return tracker.automaton.only[tracker.sid]
+        if self.mask_live:
+            automaton, sid = self.tracker.automaton, self.tracker.sid
+            if not automaton.masked[sid]:
+                automaton.mask(sid)
+            return automaton.only[sid]
         return -1
 
     def mask_id(self) -> int:
-        """The tracker's state number (its row of automaton.allowed), or -1 when unmasked."""
-        return self.tracker.sid if self.masked and self.tracker.following else -1
+        """The tracker's state number (its row of automaton.allowed, filled), or -1 when unmasked."""
+        if not self.mask_live:
+            return -1
+        automaton, sid = self.tracker.automaton, self.tracker.sid
+        if not automaton.masked[sid]:
+            automaton.mask(sid)
+        return sid
 
     def _take_forced(self, index: int) -> bool:
         """Writes the forced character; True when it came from the prime or the opening."""
@@ -132,6 +146,7 @@ class Stream:
         char = self.vocab.chars[index]
         if self.first_char_at is None:
             self.first_char_at = time.monotonic()
+            self._started.set()
         if char == "\n" and self.text.endswith("\n"):
             self.finish("end")  # a blank line ends a tune, as in the corpus
             return False
@@ -147,13 +162,14 @@ class Stream:
 
     def _append(self, index: int) -> None:
         char = self.vocab.chars[index]
-        if self.masked and self.tracker.following:
+        if self.mask_live:
             self.tracker.push_index(index)
         self.text += char  # a new string each time: readers in other threads see whole texts
         if char == "\n":
             if not self.in_body and self.text.startswith("K:", self.line_start):
                 self.in_body = True  # the header is over: the opening comes next
                 self.forced += self.request.opening
+                self.mask_live = self._mask_live
             self.line_start = len(self.text)
 
     def starts_bar_line(self, index: int) -> bool:
@@ -172,6 +188,7 @@ class Stream:
         if not self._done.is_set():
             self.reason = reason
             self._done.set()
+            self._started.set()
 
     # --- what a consumer calls, from any thread --------------------------------------------
     @property
@@ -186,8 +203,16 @@ class Stream:
         return self._done.wait(timeout)
 
     def updates(self, interval: float = 0.05) -> Iterator[str]:
-        """The text so far, at most once per interval (and whenever it changed), then the final text."""
+        """The text as soon as writing starts, then at most once per interval, then the final text.
+
+        Paced for a reader, not one update per character: a whole tune takes a few hundred
+        characters and, on a free CPU, well under a second.
+        """
         shown = None
+        self._started.wait()  # set by the first character, or by the end (a cancel, a fault)
+        if not self._done.is_set():
+            shown = self.text
+            yield shown
         while not self._done.wait(interval):
             text = self.text
             if text != shown:

@@ -379,14 +379,14 @@ def advance(state: TuneState, char: str, spec: HeaderSpec = OPEN_HEADER) -> Tune
 class Automaton:
     """The tracker as a lazily built automaton over one vocabulary, shared by every tune and user.
 
-    Each tracker state met so far (with its header spec while in the header) gets a number; its
-    row of moves (the next state's number for every character, -1 where refused) is computed
-    once, on the first visit. A stream's step is then a list lookup, and the masks of a whole
-    batch are one fancy index of `allowed`. When it holds MAX_STATES states, new tunes get a
+    Each tracker state a tune reaches (with its header spec while in the header) gets a number.
+    Its mask (which characters may follow) is computed on the first visit and kept as a row of
+    `allowed`, so the masks of a whole batch are one fancy index; each move taken is kept in
+    `moves`, so a stream's step is a dict lookup. When it holds MAX_STATES states, new tunes get a
     fresh automaton; tunes under way keep theirs until they end, so memory stays bounded.
     """
 
-    MAX_STATES = 100_000  # about 10 MB of moves and masks
+    MAX_STATES = 150_000  # visited states: about 60 MB with their masks and moves
     _current: dict[tuple, "Automaton"] = {}
 
     def __init__(self, chars: list[str]):
@@ -394,10 +394,11 @@ class Automaton:
         self.ids: dict = {}
         self.states: list[TuneState] = []
         self.specs: list[HeaderSpec] = []
-        self.moves: list[list[int] | None] = []
+        self.masked: list[bool] = []  # whether allowed[sid] and only[sid] are computed
         self.allowed = np.zeros((1024, len(chars)), dtype=bool)
-        self.can_finish: list[bool] = []  # in the body with enough bars: finishing may switch on
         self.only: list[int] = []  # the one character allowed in a state, or -1 (a forced move)
+        self.can_finish: list[bool] = []  # in the body with enough bars: finishing may switch on
+        self.moves: dict[tuple[int, int], int] = {}  # (state, character index) -> next state
 
     @classmethod
     def for_vocab(cls, vocab: Vocabulary) -> "Automaton":
@@ -414,24 +415,28 @@ class Automaton:
             sid = self.ids[key] = len(self.states)
             self.states.append(state)
             self.specs.append(spec)
-            self.moves.append(None)
+            self.masked.append(False)
             self.only.append(-1)
             self.can_finish.append(state.in_body and not state.finishing and state.bars >= MIN_BARS)
             if sid >= len(self.allowed):
                 self.allowed = np.concatenate([self.allowed, np.zeros_like(self.allowed)])
         return sid
 
-    def row(self, sid: int) -> list[int]:
-        """The moves from state sid, computed on first use (which also fills allowed[sid])."""
-        moves = self.moves[sid]
-        if moves is None:
-            state, spec = self.states[sid], self.specs[sid]
-            moves = [-1 if n is None else self.number(n, spec) for n in (advance(state, c, spec) for c in self.chars)]
-            self.moves[sid] = moves
-            self.allowed[sid] = [m >= 0 for m in moves]
-            open_moves = [i for i, m in enumerate(moves) if m >= 0]
-            self.only[sid] = open_moves[0] if len(open_moves) == 1 else -1
-        return moves
+    def mask(self, sid: int) -> None:
+        """Computes allowed[sid] and only[sid] (on the first visit of a state)."""
+        state, spec = self.states[sid], self.specs[sid]
+        allowed = [advance(state, c, spec) is not None for c in self.chars]
+        self.allowed[sid] = allowed
+        self.only[sid] = allowed.index(True) if sum(allowed) == 1 else -1
+        self.masked[sid] = True
+
+    def move(self, sid: int, index: int) -> int:
+        """The state after character `index` from state sid, or -1 where it is refused."""
+        nxt = self.moves.get((sid, index))
+        if nxt is None:
+            after = advance(self.states[sid], self.chars[index], self.specs[sid])
+            nxt = self.moves[(sid, index)] = -1 if after is None else self.number(after, self.specs[sid])
+        return nxt
 
     def finishing(self, sid: int) -> int:
         return self.number(self.states[sid]._replace(finishing=True), self.specs[sid])
@@ -463,13 +468,16 @@ class TuneTracker:
 
     def allowed(self) -> np.ndarray:
         """A boolean mask over the vocabulary: the characters that keep the tune valid here."""
-        self.automaton.row(self.sid)
+        if not self.automaton.masked[self.sid]:
+            self.automaton.mask(self.sid)
         return self.automaton.allowed[self.sid]
 
     def push_index(self, index: int) -> None:
         """Follows one more character (by vocabulary index); ValueError if it breaks the tune."""
         automaton = self.automaton
-        nxt = automaton.row(self.sid)[index]
+        nxt = automaton.moves.get((self.sid, index))
+        if nxt is None:
+            nxt = automaton.move(self.sid, index)
         if nxt < 0:
             raise ValueError(f"{automaton.chars[index]!r} is not valid here (character {self.consumed})")
         self.consumed += 1
