@@ -23,6 +23,7 @@ gr.set_static_paths([str(STATIC_DIR)])
 
 engine = load_engine()
 composer = Composer(engine)
+composer.warm_up()  # in the background: the first visitors' tunes find the tracker's masks ready
 description = engine.description
 defaults = description.inference
 

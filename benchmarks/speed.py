@@ -93,10 +93,10 @@ def engine_steps(engines: dict, steppers: dict, rounds: int, steps: int) -> dict
     return table
 
 
-def warm_composer(composer: Composer, n: int = 64) -> None:
-    """Fills the tracker's shared automaton, as a running server has."""
-    request = parse_request({}, composer.description)
-    composer.compose_all([request.with_seed(100_000 + s) for s in range(n)])
+def warm_composer(composer: Composer, tunes: int = 256) -> None:
+    """Fills the tracker's shared automaton, as a server that has been running a while has."""
+    for stream in composer.warm_up(tunes):
+        stream.wait()
 
 
 def composer_overhead(engine, rounds: int) -> dict:
@@ -161,6 +161,11 @@ def concurrent_rate(engine, streams: int, seconds: float) -> float:
     return rows / elapsed
 
 
+def process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -203,6 +208,7 @@ def through_app(bare_rates: dict, alone: int, together: int) -> dict:
         for seed in range(alone):
             listen(client, seed, single)
         crowd, threads = [], []
+        server_cpu, client_cpu = process_cpu_seconds(server.pid), resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         for seed in range(together):
             threads.append(threading.Thread(target=listen, args=(Client(f"http://127.0.0.1:{port}/", verbose=False),
@@ -212,6 +218,9 @@ def through_app(bare_rates: dict, alone: int, together: int) -> dict:
         for t in threads:
             t.join()
         crowd_seconds = time.perf_counter() - started
+        server_cpu = process_cpu_seconds(server.pid) - server_cpu
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        client_cpu = after.ru_utime + after.ru_stime - client_cpu.ru_utime - client_cpu.ru_stime
         with open(f"/proc/{server.pid}/status") as status:
             server_peak_mb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
     finally:
@@ -234,6 +243,9 @@ def through_app(bare_rates: dict, alone: int, together: int) -> dict:
         "p95_wait_ratio_crowd_to_alone": float(np.percentile([r["wait_first"] for r in crowd], 95)
                                                / np.percentile([r["wait_first"] for r in single], 95)),
         "wall_seconds_for_crowd": crowd_seconds,
+        # Where the crowd's time went: the app's process and the listeners share this machine's CPUs.
+        "crowd_server_cpu_seconds": server_cpu,
+        "crowd_listeners_cpu_seconds": client_cpu,
         "server_peak_rss_mb": server_peak_mb,
     }
 
@@ -329,7 +341,9 @@ def table(report: dict) -> str:
                      f"{a['32_streams_chars_per_s_together']:,.0f} chars/s (**{a['32_streams_share_of_bare_batch32']:.0%}** "
                      f"of bare batch 32), {a['32_streams_completed']}/32 completed, p95 first update "
                      f"{a['32_streams_p95_wait_first_ms']:.0f} ms vs {a['one_stream_p95_wait_first_ms']:.0f} ms alone "
-                     f"(**{a['p95_wait_ratio_crowd_to_alone']:.1f}×**); app peak memory {a['server_peak_rss_mb']:.0f} MB")
+                     f"(**{a['p95_wait_ratio_crowd_to_alone']:.1f}×**); CPU for the 32: app {a['crowd_server_cpu_seconds']:.1f} s, "
+                     f"listeners {a['crowd_listeners_cpu_seconds']:.1f} s in {a['wall_seconds_for_crowd']:.1f} s; "
+                     f"app peak memory {a['server_peak_rss_mb']:.0f} MB")
     lines.append(f"- peak memory of this process: {report['peak_rss_mb_this_process']:.0f} MB")
     return "\n".join(lines)
 

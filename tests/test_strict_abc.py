@@ -134,3 +134,20 @@ def test_judge_flags_what_it_should():
     assert [v["ok"] for v in verdicts] == [True, False, False, False]
     assert "notes after the last bar line" in verdicts[2]["reasons"]
     assert "no M: field" in verdicts[3]["reasons"]
+
+
+def test_body_masks_need_test_only_the_body_characters(split):
+    """The automaton skips characters outside BODY_CHARS in the body: none is ever allowed there."""
+    from tunesmith.strict_abc import BODY_CHARS
+    others = [c for c in map(chr, range(32, 127)) if c not in BODY_CHARS]
+    checked = 0
+    for tune in split.validation[:20]:
+        if explain(tune) is not None:
+            continue
+        state = TuneState()
+        for char in tune:
+            state = advance(state, char)
+            if state.in_body:
+                assert all(advance(state, c) is None for c in others)
+                checked += 1
+    assert checked > 1000

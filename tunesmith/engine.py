@@ -180,7 +180,7 @@ def load_engine(artifacts: str | Path = DEFAULT_ARTIFACTS, provider: str | None 
         from .cuda_graphs import CudaGraphEngine, CudaUnavailable
         try:
             return CudaGraphEngine(description)
-        except CudaUnavailable as error:
+        except (CudaUnavailable, ModelFolderError) as error:  # no CUDA, or no fp32 weights for it
             if (provider or os.environ.get(PROVIDER_ENV, "auto")).lower() == "cuda":
                 raise
             log.warning("a GPU is present but CUDA cannot start, running on the CPU: %s", error)

@@ -48,6 +48,9 @@ FINISH_RESERVE = 24  # characters kept back to close the tune before the length 
 NOTE_LETTERS = set("ABCDEFGabcdefg")
 ACCIDENTALS = set("^=_")
 SPECIAL_BARS = {"||", "|]", "|:", ":|", "::"}
+# Every character the body may ever hold (notes, lengths, octaves, bars, endings, tuplets, line
+# ends): masks of body states test only these; anything else is refused there by construction.
+BODY_CHARS = frozenset(NOTE_LETTERS | ACCIDENTALS | set("z0123456789/,'|:[]! \n(<>"))
 
 
 class TuneState(NamedTuple):
@@ -425,7 +428,8 @@ class Automaton:
     def mask(self, sid: int) -> None:
         """Computes allowed[sid] and only[sid] (on the first visit of a state)."""
         state, spec = self.states[sid], self.specs[sid]
-        allowed = [advance(state, c, spec) is not None for c in self.chars]
+        body = state.in_body
+        allowed = [(not body or c in BODY_CHARS) and advance(state, c, spec) is not None for c in self.chars]
         self.allowed[sid] = allowed
         self.only[sid] = allowed.index(True) if sum(allowed) == 1 else -1
         self.masked[sid] = True
