@@ -69,7 +69,8 @@ def random_seed() -> int:
 
 def device_note() -> str:
     where = "on GPU" if engine.device_label.startswith("GPU") else "on CPU"
-    note = f"Running {where} ({engine.name}, model `{description.weights[engine.variant].short_hash}`)."
+    note = (f"Running {where} ({engine.name}, model `{description.weights[engine.variant].short_hash}`); "
+            f"up to {composer.max_rows} tunes are written together, the rest wait their turn.")
     if engine.cuda_problem:
         note += f" A GPU is present but CUDA could not start: {engine.cuda_problem}"
     return note

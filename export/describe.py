@@ -25,7 +25,8 @@ INFERENCE_DEFAULTS = {
 
 
 def write_description(folder: Path, *, embedding_size: int, hidden_size: int, num_layers: int,
-                      vocab: Vocabulary, weights: dict[str, str], cpu_default: str = "fp32") -> dict:
+                      vocab: Vocabulary, weights: dict[str, str], cpu_default: str = "fp32",
+                      inference: dict | None = None) -> dict:
     """weights: variant -> file name in folder (each file is hashed here)."""
     description = {
         "format": FORMAT,
@@ -36,7 +37,7 @@ def write_description(folder: Path, *, embedding_size: int, hidden_size: int, nu
         "weights": {variant: {"file": name, "sha256": sha256_of(folder / name)}
                     for variant, name in weights.items()},
         "cpu_default": cpu_default,
-        "inference": INFERENCE_DEFAULTS,
+        "inference": inference or INFERENCE_DEFAULTS,
     }
     (folder / DESCRIPTION_FILE).write_text(json.dumps(description, indent=1, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
@@ -50,6 +51,6 @@ def update_description(folder: Path, **changes) -> dict:
     settings = dict(embedding_size=network["embedding_size"], hidden_size=network["hidden_size"],
                     num_layers=network["num_layers"], vocab=Vocabulary(current["vocabulary"]),
                     weights={v: w["file"] for v, w in current["weights"].items()},
-                    cpu_default=current["cpu_default"])
+                    cpu_default=current["cpu_default"], inference=current["inference"])
     settings.update(changes)
     return write_description(folder, **settings)

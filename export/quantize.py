@@ -50,8 +50,8 @@ def _session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def _zero_state(hidden: int, batch: int):
-    return np.zeros((1, batch, hidden), np.float32), np.zeros((1, batch, hidden), np.float32)
+def _zero_state(hidden: int, batch: int, layers: int = 1):
+    return np.zeros((layers, batch, hidden), np.float32), np.zeros((layers, batch, hidden), np.float32)
 
 
 class _TrainingStates(CalibrationDataReader):
@@ -165,16 +165,20 @@ def make_int8(artifacts: Path, corpus: Path = DEFAULT_CORPUS, well_formed_tunes:
     description = load_description(artifacts)
     vocab, hidden = description.vocab, description.hidden_size
     split = fixed_split(split_tunes(read_corpus(corpus)))
-    fp32_path = description.weights["fp32"].path
+    if description.num_layers != 1 or description.input_names != ("token", "h", "c"):
+        raise ValueError("quantize expects the one-layer step exported by export/onnx_step.py")
+    fp32_path = description.weights["fp32"].check()
     int8_path = artifacts / INT8_FILE
-    quantize(fp32_path, int8_path, split.train, vocab, hidden)
-    fp32, int8 = _session(fp32_path), _session(int8_path)
+    # Written beside, checked, then moved into place: a failed check leaves the folder as it was.
+    candidate = artifacts / (INT8_FILE + ".candidate")
+    quantize(fp32_path, candidate, split.train, vocab, hidden)
+    fp32, int8 = _session(fp32_path), _session(candidate)
 
     report = {
         "method": "onnxruntime quantize_static, QDQ, MatMul and Gemm; weights int8 per channel, "
                   "activations uint8 calibrated (MinMax) on training tunes",
         "file": INT8_FILE,
-        "file_bytes": int8_path.stat().st_size,
+        "file_bytes": candidate.stat().st_size,
         "fp32_file_bytes": fp32_path.stat().st_size,
         "parity": parity(fp32, int8, split.validation[0], vocab, hidden),
         "validation_nats_per_char": round(onnx_validation_nats_per_char(int8, split.validation, vocab, hidden), 5),
@@ -183,9 +187,11 @@ def make_int8(artifacts: Path, corpus: Path = DEFAULT_CORPUS, well_formed_tunes:
     }
     if report["parity"]["max_abs_logit_diff_vs_fp32"] > PARITY_MAX_LOGIT_DIFF or \
             report["parity"]["max_abs_logit_diff_batch_row_vs_alone"] != 0.0:
-        int8_path.unlink()
+        candidate.unlink()
         raise RuntimeError(f"int8 parity failed: {report['parity']}")
-    update_description(artifacts, weights={"fp32": fp32_path.name, "int8": INT8_FILE})  # hash the new file
+    candidate.replace(int8_path)
+    # fp32 stays the default until the int8 tunes are judged.
+    update_description(artifacts, weights={"fp32": fp32_path.name, "int8": INT8_FILE}, cpu_default="fp32")
     report["well_formed"] = well_formed_share(artifacts, "int8", well_formed_tunes)
     report["well_formed_tunes"] = well_formed_tunes
     loss_increase = report["validation_nats_per_char"] - report["fp32_validation_nats_per_char"]

@@ -6,7 +6,7 @@ import pytest
 
 from judge import judge_tunes
 from tunesmith.composer import Composer
-from tunesmith.request import parse_request
+from tunesmith.request import RequestError, parse_request
 from tunesmith.strict_abc import explain
 
 SEEDS = range(50)
@@ -82,6 +82,13 @@ def test_continue_from_a_bar_reproduces_or_branches(composer):
     assert all(explain(b) is None for b in branches)  # still strict, from the restored tracker
     with pytest.raises(ValueError, match="bar must be from 1"):
         stream.snapshot(len(stream.snapshots) + 1)
+    # A continuation keeps the bar numbers of the tune it continues.
+    continued = composer.continue_from(snapshot)
+    continued.result()
+    assert [s.text for s in continued.snapshots] == [s.text for s in stream.snapshots]
+    assert continued.snapshot(3).text == stream.snapshot(3).text
+    with pytest.raises(RequestError, match="seed"):
+        composer.continue_from(snapshot, seed=-1)
 
 
 def test_fixed_header_fields_appear_verbatim_and_tunes_are_well_formed(composer):
@@ -138,3 +145,32 @@ def test_updates_come_at_a_readable_pace_and_end_with_the_tune(composer):
     assert updates[-1] == stream.result().text
     assert all(b.startswith(a) for a, b in zip(updates, updates[1:]))
     assert len(updates) < len(updates[-1]) / 2  # not one update per character
+
+
+def test_a_fault_while_streams_join_ends_them_instead_of_leaving_them_waiting(shipped_engine):
+    class FailingOnce:
+        """The shipped engine, except that the first rows to join fail."""
+        def __init__(self, engine):
+            self.engine, self.failed = engine, False
+
+        def __getattr__(self, name):
+            return getattr(self.engine, name)
+
+        def from_host(self, state):
+            if not self.failed:
+                self.failed = True
+                raise RuntimeError("device lost")
+            return self.engine.from_host(state)
+
+    request = parse_request({"max_chars": 300}, shipped_engine.description)
+    with Composer(FailingOnce(shipped_engine)) as composer:
+        first = composer.submit(request)
+        assert first.result(timeout=30).reason == "error: device lost"
+        assert composer.submit(request).result(timeout=30).reason in ("end", "length")  # it recovers
+
+
+def test_candidates_refuse_seeds_past_the_limit(composer):
+    from tunesmith.request import MAX_SEED
+    request = parse_request({"seed": MAX_SEED - 1}, composer.description)
+    with pytest.raises(RequestError, match="seed"):
+        composer.candidates(request, 3)

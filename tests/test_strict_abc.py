@@ -151,3 +151,23 @@ def test_body_masks_need_test_only_the_body_characters(split):
                 assert all(advance(state, c) is None for c in others)
                 checked += 1
     assert checked > 1000
+
+
+def test_the_shared_automaton_numbers_states_consistently_across_threads(vocab):
+    import threading
+    from tunesmith.strict_abc import Automaton
+    automaton = Automaton(list(vocab.chars))
+    specs = [HeaderSpec(title=f"Tune {i}") for i in range(200)]
+
+    def number_all(offset):
+        for i in range(len(specs)):
+            spec = specs[(i + offset) % len(specs)]
+            assert automaton.specs[automaton.number(TuneState(), spec)] == spec
+
+    threads = [threading.Thread(target=number_all, args=(k * 37,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(automaton.states) == len(specs)
+    assert all(automaton.specs[automaton.ids[(spec, TuneState())]] == spec for spec in specs)

@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 
-from .engine import zero_state
-from .request import TuneRequest, parse_request
+from .engine import LSTMState, zero_state
+from .request import TuneRequest, parse_request, parse_seed
 from .sampling import choose
 from .stream import Snapshot, Stream, Tune
 
@@ -62,13 +62,14 @@ class Composer:
             self._wake.notify()
         return stream
 
-    def continue_from(self, snapshot: Snapshot, seed: int | None = None) -> Stream:
+    def continue_from(self, snapshot: Snapshot, seed=None) -> Stream:
         """Writes on from a snapshot: the same seed writes the original tune again, another a new ending."""
-        seed = snapshot.request.seed if seed is None else seed
+        seed = snapshot.request.seed if seed is None else parse_seed(seed)
         return self.submit(snapshot.request.with_seed(seed), start=snapshot)
 
     def candidates(self, request: TuneRequest, count: int) -> list[Stream]:
         """`count` tunes of one request, with seeds seed, seed+1, ... (rank them by their results)."""
+        parse_seed(request.seed + count - 1)  # the last seed must be a valid seed too
         return [self.submit(request.with_seed(request.seed + i)) for i in range(count)]
 
     def warm_up(self, tunes: int = WARM_UP_TUNES) -> list[Stream]:
@@ -121,7 +122,7 @@ class Composer:
                     self._step()
             except Exception as error:  # noqa: BLE001 - a fault ends the tunes under way, not the composer
                 log.exception("composer step failed")
-                for stream in self._active:
+                for stream in self._active + joining:
                     stream.finish(f"error: {error}")
                 self._active, self._state = [], None
             self.busy_seconds += time.thread_time() - started
@@ -176,16 +177,19 @@ class Composer:
         chosen, log_probs = choose(logits, temperatures, allowed, uniforms)
         chosen = [f if f >= 0 else c for f, c in zip(forced, chosen.tolist())]
         scores = log_probs(chosen)
+        # Snapshots before bar lines: the rows that need one cross to the host together.
+        bar_lines = [i for i, stream in enumerate(streams) if forced[i] != -2 and stream.starts_bar_line(chosen[i])]
+        if bar_lines:
+            rows = self.engine.host_rows(self._state, bar_lines) if host_rows is None else None
+            for k, i in enumerate(bar_lines):
+                state = host_rows[i] if rows is None else LSTMState(rows.h[:, k:k + 1], rows.c[:, k:k + 1])
+                streams[i].keep_snapshot(state, logits[i], draws_before[i])
         for i, stream in enumerate(streams):
-            index = chosen[i]
             if forced[i] == -2:
                 stream.finish("cancelled")
                 continue
-            if stream.starts_bar_line(index):
-                state = host_rows[i] if host_rows is not None else self.engine.host_rows(self._state, [i])
-                stream.keep_snapshot(state, logits[i], draws_before[i])
             try:
-                stream.write(index, scores[i])
+                stream.write(chosen[i], scores[i])
             except ValueError as error:  # a tracker refusal: a bug, but it ends this tune only
                 log.error("stream stopped: %s", error)
                 stream.finish(f"error: {error}")

@@ -130,6 +130,16 @@ class CudaGraphEngine:
             raise CudaUnavailable(cuda_missing_reason())
         check_session_io(self.session, description, self.weights.path)
         self._buckets: dict[int, _Bucket] = {}
+        if self.graphs:
+            self._capture_all()
+
+    def _capture_all(self) -> None:
+        """Runs every bucket in both directions once, so each graph is captured at load, where a
+        failure can still fall back to the CPU, not at a visitor's first step."""
+        for size in BUCKETS:
+            state = self.initial_state(size)
+            for _ in range(2):
+                _, state = self.step(np.zeros(size, np.int64), state)
 
     @property
     def name(self) -> str:

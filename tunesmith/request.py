@@ -162,11 +162,13 @@ def parse_request(values: Mapping, model: ModelDescription) -> TuneRequest:
 
     temperature = get("temperature", defaults.temperature)
     low, high = defaults.min_temperature, defaults.max_temperature
+    if isinstance(temperature, int) and not isinstance(temperature, bool) and abs(temperature) > 10**6:
+        temperature = float("inf")  # a huge whole number: out of range (float() would overflow)
     if not _is_number(temperature) or not math.isfinite(temperature) or not low <= temperature <= high:
         shown = type(temperature).__name__ if not _is_number(temperature) else temperature
         raise RequestError("temperature", f"must be a number from {low} to {high} (got {shown})")
 
-    seed = _whole_number("seed", get("seed", 0), 0, MAX_SEED)
+    seed = parse_seed(get("seed", 0))
     tune_type = _choice("tune_type", get("tune_type"), TUNE_TYPES)
     meter = _choice("meter", get("meter"), tuple(METERS))
     key = _choice("key", get("key"), TONICS)
@@ -186,10 +188,12 @@ def parse_request(values: Mapping, model: ModelDescription) -> TuneRequest:
     if not isinstance(strict, bool):
         raise RequestError("strict", f"must be true or false, not {type(strict).__name__}")
 
-    opening = get("opening") or ""
-    opening = _text("opening", opening, MAX_OPENING_CHARS, model)
+    opening = get("opening")
+    opening = "" if opening is None else _text("opening", opening, MAX_OPENING_CHARS, model)
     if opening.strip() == "":
         opening = ""
+    if "\n\n" in opening:
+        raise RequestError("opening", "must not hold a blank line (a blank line ends a tune)")
     room = max_chars - HEADER_ROOM - len(title or "") - len(opening)
     if room < MIN_MAX_CHARS - HEADER_ROOM:
         raise RequestError("max_chars", f"leaves too little room after the header and the opening: "
@@ -203,8 +207,12 @@ def parse_request(values: Mapping, model: ModelDescription) -> TuneRequest:
                        opening_meters=meters)
 
 
+def parse_seed(value) -> int:
+    return _whole_number("seed", value, 0, MAX_SEED)
+
+
 def parse_candidates(value) -> int:
     return _whole_number("candidates", value, 1, MAX_CANDIDATES)
 
 
-__all__ = ["TuneRequest", "RequestError", "parse_request", "parse_candidates"]
+__all__ = ["TuneRequest", "RequestError", "parse_request", "parse_seed", "parse_candidates"]

@@ -8,6 +8,7 @@ without re-reading the opening, and continuing with the same seed writes the sam
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ class Snapshot:
     forced: str  # opening characters still to write
     in_body: bool
     line_start: int
+    earlier: tuple["Snapshot", ...] = ()  # the snapshots of bars 1 .. bar-1 (a continuation keeps them)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class Stream:
         else:
             self.tracker = start.tracker.copy()
             self.text = start.text
+            self.snapshots = list(start.earlier)  # bars keep their numbers in the continuation
             same_seed = request.seed == start.request.seed
             self.draws = start.draws if same_seed else 0
             if same_seed:
@@ -229,6 +232,7 @@ class Stream:
 
     def snapshot(self, bar: int) -> Snapshot:
         """The point just after bar `bar`'s notes, before its closing bar line (1 = the first bar)."""
-        if not 1 <= bar <= len(self.snapshots):
-            raise ValueError(f"bar must be from 1 to {len(self.snapshots)} (the bars written so far)")
-        return self.snapshots[bar - 1]
+        snapshots = self.snapshots
+        if not isinstance(bar, int) or not 1 <= bar <= len(snapshots):
+            raise ValueError(f"bar must be from 1 to {len(snapshots)} (the bars written so far)")
+        return dataclasses.replace(snapshots[bar - 1], earlier=tuple(snapshots[:bar - 1]))

@@ -20,6 +20,7 @@ a tuplet or a broken-rhythm pair.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -391,9 +392,14 @@ class Automaton:
 
     MAX_STATES = 150_000  # visited states: about 60 MB with their masks and moves
     _current: dict[tuple, "Automaton"] = {}
+    _choosing = threading.Lock()
 
     def __init__(self, chars: list[str]):
         self.chars = chars
+        # Streams are made on callers' threads and stepped on composers' threads: every change
+        # (a new state, a mask, a move) happens under this lock. Reads need none: lists only
+        # grow, and `allowed` is swapped for a larger copy, never changed in place after a read.
+        self._lock = threading.RLock()
         self.ids: dict = {}
         self.states: list[TuneState] = []
         self.specs: list[HeaderSpec] = []
@@ -406,16 +412,24 @@ class Automaton:
     @classmethod
     def for_vocab(cls, vocab: Vocabulary) -> "Automaton":
         key = tuple(vocab.chars)
-        automaton = cls._current.get(key)
-        if automaton is None or len(automaton.states) >= cls.MAX_STATES:
-            automaton = cls._current[key] = cls(list(vocab.chars))
+        with cls._choosing:
+            automaton = cls._current.get(key)
+            if automaton is None or len(automaton.states) >= cls.MAX_STATES:
+                automaton = cls._current[key] = cls(list(vocab.chars))
         return automaton
 
     def number(self, state: TuneState, spec: HeaderSpec) -> int:
         key = state if state.in_body else (spec, state)
         sid = self.ids.get(key)
         if sid is None:
-            sid = self.ids[key] = len(self.states)
+            with self._lock:
+                return self._add(key, state, spec)
+        return sid
+
+    def _add(self, key, state: TuneState, spec: HeaderSpec) -> int:
+        sid = self.ids.get(key)
+        if sid is None:
+            sid = len(self.states)
             self.states.append(state)
             self.specs.append(spec)
             self.masked.append(False)
@@ -423,6 +437,7 @@ class Automaton:
             self.can_finish.append(state.in_body and not state.finishing and state.bars >= MIN_BARS)
             if sid >= len(self.allowed):
                 self.allowed = np.concatenate([self.allowed, np.zeros_like(self.allowed)])
+            self.ids[key] = sid  # last: another thread sees the number only once it is complete
         return sid
 
     def mask(self, sid: int) -> None:
@@ -430,16 +445,18 @@ class Automaton:
         state, spec = self.states[sid], self.specs[sid]
         body = state.in_body
         allowed = [(not body or c in BODY_CHARS) and advance(state, c, spec) is not None for c in self.chars]
-        self.allowed[sid] = allowed
-        self.only[sid] = allowed.index(True) if sum(allowed) == 1 else -1
-        self.masked[sid] = True
+        with self._lock:
+            self.allowed[sid] = allowed
+            self.only[sid] = allowed.index(True) if sum(allowed) == 1 else -1
+            self.masked[sid] = True
 
     def move(self, sid: int, index: int) -> int:
         """The state after character `index` from state sid, or -1 where it is refused."""
         nxt = self.moves.get((sid, index))
         if nxt is None:
             after = advance(self.states[sid], self.chars[index], self.specs[sid])
-            nxt = self.moves[(sid, index)] = -1 if after is None else self.number(after, self.specs[sid])
+            nxt = -1 if after is None else self.number(after, self.specs[sid])
+            self.moves[(sid, index)] = nxt  # a dict assignment is atomic; the same value either way
         return nxt
 
     def finishing(self, sid: int) -> int:
