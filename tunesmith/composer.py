@@ -165,15 +165,22 @@ class Composer:
     def _choose(self, streams: list[Stream], logits: np.ndarray, host_rows) -> None:
         """Picks and writes the next character of each stream from its row of logits."""
         forced, mask_ids, temperatures, uniforms, draws_before = [], [], [], [], []
+        automaton = streams[0].tracker.automaton
+        shared = True  # every row masked, by the same automaton: one fancy index makes the masks
         for stream in streams:
             draws_before.append(stream.draws)
             index = -2 if stream.cancelled else stream.forced_index()
             forced.append(index)
-            mask_ids.append(stream.mask_id())
+            mask = stream.mask_id()
+            mask_ids.append(mask)
+            shared = shared and mask >= 0 and stream.tracker.automaton is automaton
             temperatures.append(stream.request.temperature)
             # A forced character draws no random number: the stream's numbers stay its own.
             uniforms.append(stream.uniform() if index == -1 else 0.0)
-        allowed = self._masks(streams, mask_ids) if any(m >= 0 for m in mask_ids) else None
+        if shared:
+            allowed = np.take(automaton.allowed, mask_ids, axis=0)
+        else:
+            allowed = self._masks(streams, mask_ids) if any(m >= 0 for m in mask_ids) else None
         chosen, log_probs = choose(logits, temperatures, allowed, uniforms)
         chosen = [f if f >= 0 else c for f, c in zip(forced, chosen.tolist())]
         scores = log_probs(chosen)
@@ -196,10 +203,7 @@ class Composer:
 
     @staticmethod
     def _masks(streams: list[Stream], mask_ids: list[int]) -> np.ndarray:
-        """The allowed characters of each row; all True for an unmasked row."""
-        first = streams[0].tracker.automaton
-        if all(m >= 0 for m in mask_ids) and all(s.tracker.automaton is first for s in streams):
-            return first.allowed[mask_ids]  # one fancy index for the whole batch
+        """The allowed characters of each row, row by row; all True for an unmasked row."""
         width = len(streams[0].vocab)
         return np.stack([s.tracker.automaton.allowed[m] if m >= 0 else np.ones(width, bool)
                          for s, m in zip(streams, mask_ids)])

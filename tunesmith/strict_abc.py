@@ -70,7 +70,7 @@ class TuneState(NamedTuple):
     short_ok: bool = False  # the previous bar line was a repeat, double bar or ending
     token: str = "line_start"  # line_start, after_note, after_space, after_bar, accidental, note,
     #                           bar_symbol, ending, ending_digit, tuplet, line_end, done
-    letter: str = ""  # the pending note's letter ('z' for a rest)
+    letter: str = ""  # the pending note's case: "A" upper, "a" lower, "z" a rest (all the rules need)
     octave: str = ""
     suffix: str = ""  # the pending note's length suffix so far
     symbol: str = ""  # the pending bar symbol so far
@@ -196,6 +196,12 @@ def _complete_note(state: TuneState) -> TuneState | None:
         broken="", broken_base=0, last_base=base, pair_done=bool(state.broken))
 
 
+def _letter_case(char: str) -> str:
+    """Which note letter it is does not change what may follow, only its case (octave marks) and
+    whether it is a rest: keeping just that makes far fewer tracker states."""
+    return "z" if char == "z" else ("A" if char.isupper() else "a")
+
+
 def _can_start_note(state: TuneState) -> bool:
     if state.finishing and not (state.tuplet_left or state.broken):
         return state.bar == 0 and state.token == "after_space"  # only the bar after an ending
@@ -210,7 +216,7 @@ def _start_note(state: TuneState, char: str) -> TuneState | None:
     if char in ACCIDENTALS:
         return state._replace(token="accidental")
     if char in NOTE_LETTERS or char == "z":
-        return state._replace(token="note", letter=char, octave="", suffix="")
+        return state._replace(token="note", letter=_letter_case(char), octave="", suffix="")
     return None
 
 
@@ -282,7 +288,7 @@ def _body(state: TuneState, char: str) -> TuneState | None:
         return None if completed is None else _body(completed, char)
 
     if token == "accidental":
-        return state._replace(token="note", letter=char, octave="", suffix="") \
+        return state._replace(token="note", letter=_letter_case(char), octave="", suffix="") \
             if char in NOTE_LETTERS else None
 
     if token == "tuplet":
@@ -377,7 +383,14 @@ def _body(state: TuneState, char: str) -> TuneState | None:
 
 def advance(state: TuneState, char: str, spec: HeaderSpec = OPEN_HEADER) -> TuneState | None:
     """The state after `char`, or None if the character would make the tune invalid."""
-    return _body(state, char) if state.in_body else _header(state, char, spec)
+    if not state.in_body:
+        return _header(state, char, spec)
+    nxt = _body(state, char)
+    if nxt is not None and nxt.token != "after_note" and (nxt.last_base or nxt.pair_done):
+        # Only a broken-rhythm sign right after a note reads these: forget them elsewhere, so
+        # states that differ in nothing else are one state.
+        nxt = nxt._replace(last_base=0, pair_done=False)
+    return nxt
 
 
 class Automaton:
