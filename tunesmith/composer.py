@@ -83,6 +83,8 @@ class Composer:
         return [s.result() for s in streams]
 
     def stats(self) -> dict:
+        """Rows active and waiting, the cap, and counters; busy_seconds is the composer thread's
+        CPU time up to its last idle moment."""
         with self._wake:
             return {"active": len(self._active), "waiting": len(self._waiting), "max_rows": self.max_rows,
                     "peak_rows": self.peak_rows, "steps": self.steps, "rows_stepped": self.rows_stepped,
@@ -106,16 +108,20 @@ class Composer:
 
     # --- the loop ---------------------------------------------------------------------------
     def _run(self) -> None:
+        started = time.thread_time()
         while True:
-            with self._wake:
-                while not self._closed and not self._waiting and not self._active:
-                    self._wake.wait()
-                if self._closed:
-                    return
-                joining = []
-                while self._waiting and len(self._active) + len(joining) < self.max_rows:
-                    joining.append(self._waiting.popleft())
-            started = time.thread_time()
+            joining = []
+            # The lock only when someone waits to join (or nothing is active): most steps skip it.
+            if self._waiting or not self._active or self._closed:
+                with self._wake:
+                    while not self._closed and not self._waiting and not self._active:
+                        self.busy_seconds += time.thread_time() - started
+                        self._wake.wait()
+                        started = time.thread_time()
+                    if self._closed:
+                        return
+                    while self._waiting and len(self._active) + len(joining) < self.max_rows:
+                        joining.append(self._waiting.popleft())
             try:
                 self._admit(joining)
                 if self._active:
@@ -125,7 +131,6 @@ class Composer:
                 for stream in self._active + joining:
                     stream.finish(f"error: {error}")
                 self._active, self._state = [], None
-            self.busy_seconds += time.thread_time() - started
 
     def _admit(self, joining: list[Stream]) -> None:
         rows, admitted = [], []  # host rows (numpy) of the streams that join
@@ -156,22 +161,21 @@ class Composer:
         logits, self._state = self.engine.step(tokens, self._state)
         self.steps += 1
         self.rows_stepped += len(active)
-        self._choose(active, logits, None)
-        keep = [i for i, s in enumerate(active) if not s.done]
-        if len(keep) != len(active):
+        if self._choose(active, logits, None):
+            keep = [i for i, s in enumerate(active) if not s.done]
             self._active = [active[i] for i in keep]
             self._state = self.engine.rows(self._state, keep) if keep else None
 
-    def _choose(self, streams: list[Stream], logits: np.ndarray, host_rows) -> None:
-        """Picks and writes the next character of each stream from its row of logits."""
+    def _choose(self, streams: list[Stream], logits: np.ndarray, host_rows) -> bool:
+        """Picks and writes the next character of each stream from its row of logits; True when a
+        stream finished (or was cancelled) and its row must go."""
         forced, mask_ids, temperatures, uniforms, draws_before = [], [], [], [], []
         automaton = streams[0].tracker.automaton
         shared = True  # every row masked, by the same automaton: one fancy index makes the masks
         for stream in streams:
             draws_before.append(stream.draws)
-            index = -2 if stream.cancelled else stream.forced_index()
+            index, mask = (-2, -1) if stream.cancelled else stream.next_choice()
             forced.append(index)
-            mask = stream.mask_id()
             mask_ids.append(mask)
             shared = shared and mask >= 0 and stream.tracker.automaton is automaton
             temperatures.append(stream.request.temperature)
@@ -191,15 +195,19 @@ class Composer:
             for k, i in enumerate(bar_lines):
                 state = host_rows[i] if rows is None else LSTMState(rows.h[:, k:k + 1], rows.c[:, k:k + 1])
                 streams[i].keep_snapshot(state, logits[i], draws_before[i])
+        ended = False
         for i, stream in enumerate(streams):
             if forced[i] == -2:
                 stream.finish("cancelled")
+                ended = True
                 continue
             try:
-                stream.write(chosen[i], scores[i])
+                ended = not stream.write(chosen[i], scores[i]) or ended
             except ValueError as error:  # a tracker refusal: a bug, but it ends this tune only
                 log.error("stream stopped: %s", error)
                 stream.finish(f"error: {error}")
+                ended = True
+        return ended
 
     @staticmethod
     def _masks(streams: list[Stream], mask_ids: list[int]) -> np.ndarray:

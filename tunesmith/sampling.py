@@ -18,6 +18,8 @@ def choose(logits: np.ndarray, temperatures: list[float], allowed: np.ndarray | 
     logits [R, V]; temperatures and uniforms: R numbers (uniforms in [0, 1)); allowed [R, V] bool
     or None. An inverse-CDF draw: one uniform number per character, so a seed fixes the tune.
     """
+    if len(logits) == 1:  # one row: the same numbers with 1-D operations, which cost less
+        return _choose_one(logits[0], temperatures[0], None if allowed is None else allowed[0], uniforms[0])
     x = logits.astype(np.float64)
     shifted = x - x.max(axis=1, keepdims=True)
     weights = np.exp(shifted)
@@ -41,3 +43,27 @@ def choose(logits: np.ndarray, temperatures: list[float], allowed: np.ndarray | 
     # The first index whose cumulative weight passes the threshold (a zero weight never does).
     chosen = (cumulative <= thresholds[:, None]).sum(axis=1)
     return np.minimum(chosen, logits.shape[1] - 1), log_probs
+
+
+def _choose_one(logits: np.ndarray, temperature: float, allowed: np.ndarray | None, uniform: float):
+    """choose() for a single row: the same operations along the row, so the same character."""
+    x = logits.astype(np.float64)
+    shifted = x - x.max()
+    weights = np.exp(shifted)
+    log_norm = np.log(weights.sum())
+    if temperature != 1.0:
+        weights = np.exp(shifted / temperature)
+    if allowed is not None:
+        weights *= allowed
+    cumulative = np.cumsum(weights)
+    total = cumulative[-1]
+    if total == 0:  # every allowed character underflowed: rescale to the best allowed one
+        masked = np.where(allowed, x, -np.inf)
+        cumulative = np.cumsum(np.exp((masked - masked.max()) / temperature))
+        total = cumulative[-1]
+    chosen = min(int(np.count_nonzero(cumulative <= uniform * total)), len(x) - 1)
+
+    def log_probs(indices: list[int]) -> list[float]:
+        return [float(shifted[indices[0]] - log_norm)]
+
+    return np.array([chosen]), log_probs

@@ -116,25 +116,18 @@ class Stream:
     def _mask_live(self) -> bool:
         return self.masked and self.tracker.following
 
-    def forced_index(self) -> int:
-        """The vocabulary index of the next character if it is not the model's to choose, else -1."""
-        if self.forced:
-            return self.vocab.index[self.forced[0]]
-        if self.mask_live:
-            automaton, sid = self.tracker.automaton, self.tracker.sid
-            if not automaton.masked[sid]:
-                automaton.mask(sid)
-            return automaton.only[sid]
-        return -1
-
-    def mask_id(self) -> int:
-        """The tracker's state number (its row of automaton.allowed, filled), or -1 when unmasked."""
+    def next_choice(self) -> tuple[int, int]:
+        """(forced, mask) for the next character: forced is its vocabulary index when it is not the
+        model's to choose (the prime, the opening, the only character the tracker allows), else -1;
+        mask is the tracker's state number (its row of automaton.allowed, filled) or -1 unmasked."""
+        forced = self.vocab.index[self.forced[0]] if self.forced else -1
         if not self.mask_live:
-            return -1
-        automaton, sid = self.tracker.automaton, self.tracker.sid
+            return forced, -1
+        tracker = self.tracker
+        automaton, sid = tracker.automaton, tracker.sid
         if not automaton.masked[sid]:
             automaton.mask(sid)
-        return sid
+        return (forced if forced >= 0 else automaton.only[sid]), sid
 
     def _take_forced(self, index: int) -> bool:
         """Writes the forced character; True when it came from the prime or the opening."""
