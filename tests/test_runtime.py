@@ -114,7 +114,7 @@ def test_batched_rows_equal_single_rows_exactly(variant):
 
 
 def draw(logits, temperatures, allowed, uniforms):
-    return choose(logits, list(temperatures), allowed, list(uniforms))[0]
+    return np.array(choose(logits, list(temperatures), allowed, list(uniforms))[0])
 
 
 def test_choose_follows_the_distribution_and_the_mask():

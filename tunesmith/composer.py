@@ -181,12 +181,13 @@ class Composer:
             temperatures.append(stream.request.temperature)
             # A forced character draws no random number: the stream's numbers stay its own.
             uniforms.append(stream.uniform() if index == -1 else 0.0)
-        if shared:
-            allowed = np.take(automaton.allowed, mask_ids, axis=0)
+        if shared:  # a single row's mask is a view; a batch's, one gather
+            allowed = automaton.allowed[mask_ids[0]][None] if len(streams) == 1 else \
+                np.take(automaton.allowed, mask_ids, axis=0)
         else:
             allowed = self._masks(streams, mask_ids) if any(m >= 0 for m in mask_ids) else None
         chosen, log_probs = choose(logits, temperatures, allowed, uniforms)
-        chosen = [f if f >= 0 else c for f, c in zip(forced, chosen.tolist())]
+        chosen = [f if f >= 0 else c for f, c in zip(forced, chosen)]
         scores = log_probs(chosen)
         # Snapshots before bar lines: the rows that need one cross to the host together.
         bar_lines = [i for i, stream in enumerate(streams) if forced[i] != -2 and stream.starts_bar_line(chosen[i])]

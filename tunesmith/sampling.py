@@ -11,7 +11,7 @@ import numpy as np
 
 def choose(logits: np.ndarray, temperatures: list[float], allowed: np.ndarray | None,
            uniforms: list[float]):
-    """One index per row from softmax(logits / temperature) over the allowed characters, and a
+    """One index per row (a list) from softmax(logits / temperature) over the allowed characters, and a
     function giving, for one index per row, its log-probability under the unmasked model at
     temperature 1 (the score a tune is ranked by).
 
@@ -42,7 +42,7 @@ def choose(logits: np.ndarray, temperatures: list[float], allowed: np.ndarray | 
     thresholds = np.array(uniforms) * total
     # The first index whose cumulative weight passes the threshold (a zero weight never does).
     chosen = (cumulative <= thresholds[:, None]).sum(axis=1)
-    return np.minimum(chosen, logits.shape[1] - 1), log_probs
+    return np.minimum(chosen, logits.shape[1] - 1).tolist(), log_probs
 
 
 def _choose_one(logits: np.ndarray, temperature: float, allowed: np.ndarray | None, uniform: float):
@@ -66,4 +66,4 @@ def _choose_one(logits: np.ndarray, temperature: float, allowed: np.ndarray | No
     def log_probs(indices: list[int]) -> list[float]:
         return [float(shifted[indices[0]] - log_norm)]
 
-    return np.array([chosen]), log_probs
+    return [chosen], log_probs
