@@ -67,6 +67,14 @@ def random_seed() -> int:
     return random.randint(0, 99_999)
 
 
+def engine_info() -> dict:
+    """What composes the tunes: the engine, its device, the model's short hash, how many tunes
+    are written together, and why CUDA did not start where a GPU is present but unusable."""
+    return {"engine": engine.name, "device": engine.device_label,
+            "model": description.weights[engine.variant].short_hash, "max_rows": composer.max_rows,
+            "cuda_problem": engine.cuda_problem}
+
+
 def device_note() -> str:
     where = "on GPU" if engine.device_label.startswith("GPU") else "on CPU"
     note = (f"Running {where} ({engine.name}, model `{description.weights[engine.variant].short_hash}`); "
@@ -110,6 +118,7 @@ with gr.Blocks(title="Tunesmith") as demo:
     generate.click(compose, inputs=inputs, outputs=[abc_text, score], api_name="compose")
     surprise.click(random_seed, outputs=seed, api_name=False).then(
         compose, inputs=inputs, outputs=[abc_text, score], api_name=False)
+    gr.api(engine_info, api_name="engine", queue=False)
 
 # Every stream is a row of the one composer: let as many run as it steps together.
 demo.queue(default_concurrency_limit=composer.max_rows, max_size=4 * composer.max_rows)

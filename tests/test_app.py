@@ -43,3 +43,9 @@ def test_bad_input_gets_a_message_naming_the_field(client, changes, field):
     with pytest.raises(Exception) as error:
         client.predict(*args(**changes), api_name="/compose")
     assert f"{field}:" in str(error.value) or "maximum" in str(error.value)
+
+
+def test_the_api_names_the_engine(client):
+    info = client.predict(api_name="/engine")
+    assert info["engine"] in ("CPU int8", "CPU fp32", "GPU (CUDA graphs)") and info["max_rows"] == 64
+    assert len(info["model"]) == 12

@@ -1,4 +1,5 @@
-"""Tunesmith runtime: vocabulary, the ONNX Runtime step engine, the sampler and ABC helpers.
+"""Tunesmith runtime: the tune request, the model description, engines, streams, the batched
+composer, the strict-meter tracker, vocabulary, ABC helpers and the CLI (see README, "The runtime").
 
 Never imports torch: this package is all the app needs besides onnxruntime and numpy.
 """

@@ -66,8 +66,7 @@ class Stream:
         self.cancelled = False
         self.reason = ""
         self.snapshots: list[Snapshot] = []
-        self.started = time.monotonic()
-        self.first_char_at: float | None = None
+        self.first_char_at: float | None = None  # when the composer wrote its first character
         # Strict meter, or any fixed header field or opening, needs the tracker's mask.
         self.masked = request.strict or request.fixes_header or bool(request.opening)
         self.mask_live = False  # set below, once the tracker exists
@@ -82,11 +81,10 @@ class Stream:
             self.log_likelihood, self.scored = 0.0, 0
             self.in_body, self.line_start = False, 0
             self.forced = prime  # the prime is written as is; the opening follows the header
-            self.feed = -1
             self.logits = None
             self.mask_live = self._mask_live  # whether the tracker masks the next character
-            self._take_forced(self.vocab.index[prime[0]])
-            self.feed = self.vocab.index[prime[0]]
+            self.feed = self.vocab.index[prime[0]]  # the first step reads it from the zero state
+            self._take_forced(self.feed)
             self.state_row = None  # the composer starts it from zeros
         else:
             self.tracker = start.tracker.copy()
