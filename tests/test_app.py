@@ -49,3 +49,32 @@ def test_the_api_names_the_engine(client):
     info = client.predict(api_name="/engine")
     assert info["engine"] in ("CPU int8", "CPU fp32", "GPU (CUDA graphs)") and info["max_rows"] == 64
     assert len(info["model"]) == 12
+
+
+def test_a_cancelled_job_frees_its_row_at_once(client):
+    """The listener goes away mid-tune: the composer drops the stream, keeping what was written."""
+    import time
+
+    import app
+    while app.composer.stats()["active"] or app.composer.stats()["waiting"]:
+        time.sleep(0.05)  # the start-up warm-up
+    step = app.engine.step
+
+    def slow_step(tokens, state):  # a tune that takes seconds, so there is time to leave mid-way
+        time.sleep(0.01)
+        return step(tokens, state)
+
+    app.engine.step = slow_step
+    try:
+        job = client.submit(*args(seed=5), api_name="/compose")
+        deadline = time.monotonic() + 10
+        while not app.composer._active and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stream = app.composer._active[0]
+        while len(stream.text) < 30:
+            time.sleep(0.01)
+        job.cancel()
+        assert stream.wait(timeout=5) and stream.reason == "cancelled"
+        assert 30 <= len(stream.text) < 200
+    finally:
+        app.engine.step = step
