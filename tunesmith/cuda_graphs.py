@@ -135,7 +135,9 @@ class CudaGraphEngine:
 
     def _capture_all(self) -> None:
         """Runs every bucket in both directions once, so each graph is captured at load, where a
-        failure can still fall back to the CPU, not at a visitor's first step."""
+        failure can still fall back to the CPU, not at a visitor's first step. (ONNX Runtime keeps
+        captured graphs per thread: the composer's thread captures its own on first use, which
+        this check has shown to work.)"""
         for size in BUCKETS:
             state = self.initial_state(size)
             for _ in range(2):
