@@ -266,7 +266,8 @@ def main(argv=None) -> int:
     parser.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     parser.add_argument("--json", default=str(REPO / "runs" / "speed.json"))
-    parser.add_argument("--no-app", action="store_true", help="skip section 5 (the app in its own process)")
+    parser.add_argument("--no-app", action="store_true",
+                        help="skip sections 3 and 5, which need Gradio (e.g. on a GPU machine without it)")
     args = parser.parse_args(argv)
     rounds, steps, window = (2, 100, 0.5) if args.quick else (5, 400, 2.0)
 
@@ -305,7 +306,8 @@ def main(argv=None) -> int:
                           "shipped_chars_per_s": {str(b): round(r) for b, r in bare_rates.items()},
                           "batch32_over_batch1": round(bare_rates[32] / bare_rates[1], 2)}
     report["python_overhead"] = {k: round(v, 3) for k, v in composer_overhead(shipped, rounds * 4).items()}
-    report["tune_400_chars_app_path"] = {k: round(v, 3) for k, v in app_path_tune(rounds * 4).items()}
+    if not args.no_app:
+        report["tune_400_chars_app_path"] = {k: round(v, 3) for k, v in app_path_tune(rounds * 4).items()}
     report["composer_chars_per_s"] = {}
     for n in CONCURRENCY:
         rate = concurrent_rate(shipped, n, window)
@@ -339,9 +341,10 @@ def table(report: dict) -> str:
     o = report["python_overhead"]
     lines.append(f"- Python overhead per character at batch 1: **{o['python_overhead_share']:.0%}** "
                  f"({o['us_per_char_through_composer']:.1f} µs through the composer vs {o['us_per_bare_step']:.1f} µs bare)")
-    t = report["tune_400_chars_app_path"]
-    lines.append(f"- a ≤400-character tune through the app's path: p50 {t['p50_ms']:.1f} ms, p95 {t['p95_ms']:.1f} ms; "
-                 f"**{t['p50_ratio_to_bare_steps']:.2f}×** (p95 {t['p95_ratio_to_bare_steps']:.2f}×) its bare steps")
+    t = report.get("tune_400_chars_app_path")
+    if t:
+        lines.append(f"- a ≤400-character tune through the app's path: p50 {t['p50_ms']:.1f} ms, p95 {t['p95_ms']:.1f} ms; "
+                     f"**{t['p50_ratio_to_bare_steps']:.2f}×** (p95 {t['p95_ratio_to_bare_steps']:.2f}×) its bare steps")
     lines.append("- streams through the composer: " + ", ".join(
         f"{n}: {v['chars_per_s']:,} chars/s ({v['share_of_bare']:.0%} of bare)" for n, v in report["composer_chars_per_s"].items()))
     if "through_app_api" in report:
