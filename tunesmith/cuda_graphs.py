@@ -60,10 +60,6 @@ class DeviceState:
     rows: int
     side: int
 
-    @property
-    def batch_size(self) -> int:
-        return self.rows
-
 
 class _Bucket:
     """Fixed buffers for one bucket size, and one IO binding per direction (A -> B, B -> A)."""

@@ -158,15 +158,6 @@ class OrtEngine:
     def from_host(self, state: LSTMState) -> LSTMState:
         return state
 
-    def read(self, text: str, state: LSTMState | None = None) -> tuple[np.ndarray, LSTMState]:
-        """Feeds every character of text (batch 1); returns the last logits [V] and the state."""
-        if not text:
-            raise ValueError("nothing to read: the text is empty")
-        state = state or self.initial_state(1)
-        for token in self.vocab.encode(text):
-            logits, state = self.step(np.array([token]), state)
-        return logits[0], state
-
 
 def load_engine(artifacts: str | Path = DEFAULT_ARTIFACTS, provider: str | None = None,
                 variant: str | None = None, threads: int | None = None):
