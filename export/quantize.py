@@ -32,7 +32,8 @@ from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, 
 
 from train.data import DEFAULT_CORPUS, fixed_split, read_corpus, split_tunes
 from train.evaluate import _tune_rows
-from tunesmith.model import load_description
+from tunesmith.engine import zero_state
+from tunesmith.model import ModelDescription, load_description
 
 from .describe import update_description
 
@@ -50,16 +51,17 @@ def _session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def _zero_state(hidden: int, batch: int, layers: int = 1):
-    return np.zeros((layers, batch, hidden), np.float32), np.zeros((layers, batch, hidden), np.float32)
+def _zero_state(description: ModelDescription, batch: int):
+    state = zero_state(description, batch)
+    return state.h, state.c
 
 
 class _TrainingStates(CalibrationDataReader):
     """Inputs the fp32 model really sees: training tunes read side by side, every third step."""
 
-    def __init__(self, session: ort.InferenceSession, tunes: list[str], vocab, hidden: int):
-        ids = [vocab.encode(t)[:CALIBRATION_CHARS] for t in tunes]
-        h, c = _zero_state(hidden, len(ids))
+    def __init__(self, session: ort.InferenceSession, tunes: list[str], description: ModelDescription):
+        ids = [description.vocab.encode(t)[:CALIBRATION_CHARS] for t in tunes]
+        h, c = _zero_state(description, len(ids))
         feeds = []
         for t in range(max(len(i) for i in ids)):
             token = np.array([i[t] if t < len(i) else 0 for i in ids], np.int64)
@@ -72,7 +74,7 @@ class _TrainingStates(CalibrationDataReader):
         return next(self._feeds, None)
 
 
-def quantize(fp32_path: Path, out_path: Path, training_tunes: list[str], vocab, hidden: int) -> None:
+def quantize(fp32_path: Path, out_path: Path, training_tunes: list[str], description: ModelDescription) -> None:
     model = onnx.load(str(fp32_path))
     # The exporter's stored shapes trip ORT's quantiser ("Inferred shape and existing shape
     # differ"); they are only hints, so drop them and let it infer its own.
@@ -80,18 +82,19 @@ def quantize(fp32_path: Path, out_path: Path, training_tunes: list[str], vocab, 
     with tempfile.TemporaryDirectory() as tmp:
         clean = Path(tmp) / "clean.onnx"
         onnx.save(model, str(clean))
-        reader = _TrainingStates(_session(clean), training_tunes[:CALIBRATION_TUNES], vocab, hidden)
+        reader = _TrainingStates(_session(clean), training_tunes[:CALIBRATION_TUNES], description)
         quantize_static(str(clean), str(out_path), reader, quant_format=QuantFormat.QDQ,
                         op_types_to_quantize=["MatMul", "Gemm"], per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax)
 
 
-def onnx_validation_nats_per_char(session: ort.InferenceSession, tunes: list[str], vocab, hidden: int) -> float:
+def onnx_validation_nats_per_char(session: ort.InferenceSession, tunes: list[str],
+                                  description: ModelDescription) -> float:
     """train.evaluate's measure (the same rows and masks) run through an ONNX step session."""
-    rows = [(i.numpy(), t.numpy(), m.numpy()) for i, t, m in _tune_rows(tunes, vocab)]
+    rows = [(i.numpy(), t.numpy(), m.numpy()) for i, t, m in _tune_rows(tunes, description.vocab)]
     length = max(len(r[0]) for r in rows)
-    h, c = _zero_state(hidden, len(rows))
+    h, c = _zero_state(description, len(rows))
     total, count = 0.0, 0
     for t in range(length):
         token = np.array([r[0][t] if t < len(r[0]) else 0 for r in rows], np.int64)
@@ -106,13 +109,13 @@ def onnx_validation_nats_per_char(session: ort.InferenceSession, tunes: list[str
     return total / count
 
 
-def parity(fp32: ort.InferenceSession, int8: ort.InferenceSession, tune: str, vocab, hidden: int) -> dict:
+def parity(fp32: ort.InferenceSession, int8: ort.InferenceSession, tune: str, description: ModelDescription) -> dict:
     """Teacher-forced on one tune: logit differences, top-1 agreement, and batch independence."""
-    ids = vocab.encode(tune)
+    ids = description.vocab.encode(tune)
     batch = 4
-    h32, c32 = _zero_state(hidden, 1)
-    h8, c8 = _zero_state(hidden, 1)
-    hb, cb = _zero_state(hidden, batch)
+    h32, c32 = _zero_state(description, 1)
+    h8, c8 = _zero_state(description, 1)
+    hb, cb = _zero_state(description, batch)
     max_diff, agree, batch_diff = 0.0, 0, 0.0
     for t, token in enumerate(ids):
         one = np.array([token], np.int64)
@@ -129,14 +132,14 @@ def parity(fp32: ort.InferenceSession, int8: ort.InferenceSession, tune: str, vo
             "max_abs_logit_diff_batch_row_vs_alone": batch_diff}
 
 
-def step_microseconds(sessions: dict[str, ort.InferenceSession], hidden: int, steps: int = 500,
+def step_microseconds(sessions: dict[str, ort.InferenceSession], description: ModelDescription, steps: int = 500,
                       rounds: int = 5) -> dict[str, float]:
     """Batch-1 step time of each session, timed in turn each round (the median over rounds)."""
     samples = {name: [] for name in sessions}
     token = np.zeros(1, np.int64)
     for round_ in range(rounds + 1):
         for name, session in sessions.items():
-            h, c = _zero_state(hidden, 1)
+            h, c = _zero_state(description, 1)
             started = time.perf_counter()
             for _ in range(steps):
                 _, h, c = session.run(None, {"token": token, "h": h, "c": c})
@@ -163,7 +166,6 @@ def well_formed_share(artifacts: Path, variant: str, tunes: int = WELL_FORMED_TU
 
 def make_int8(artifacts: Path, corpus: Path = DEFAULT_CORPUS, well_formed_tunes: int = WELL_FORMED_TUNES) -> dict:
     description = load_description(artifacts)
-    vocab, hidden = description.vocab, description.hidden_size
     split = fixed_split(split_tunes(read_corpus(corpus)))
     if description.num_layers != 1 or description.input_names != ("token", "h", "c"):
         raise ValueError("quantize expects the one-layer step exported by export/onnx_step.py")
@@ -171,7 +173,7 @@ def make_int8(artifacts: Path, corpus: Path = DEFAULT_CORPUS, well_formed_tunes:
     int8_path = artifacts / INT8_FILE
     # Written beside, checked, then moved into place: a failed check leaves the folder as it was.
     candidate = artifacts / (INT8_FILE + ".candidate")
-    quantize(fp32_path, candidate, split.train, vocab, hidden)
+    quantize(fp32_path, candidate, split.train, description)
     fp32, int8 = _session(fp32_path), _session(candidate)
 
     report = {
@@ -180,10 +182,10 @@ def make_int8(artifacts: Path, corpus: Path = DEFAULT_CORPUS, well_formed_tunes:
         "file": INT8_FILE,
         "file_bytes": candidate.stat().st_size,
         "fp32_file_bytes": fp32_path.stat().st_size,
-        "parity": parity(fp32, int8, split.validation[0], vocab, hidden),
-        "validation_nats_per_char": round(onnx_validation_nats_per_char(int8, split.validation, vocab, hidden), 5),
-        "fp32_validation_nats_per_char": round(onnx_validation_nats_per_char(fp32, split.validation, vocab, hidden), 5),
-        "step_microseconds_batch1": step_microseconds({"fp32": fp32, "int8": int8}, hidden),
+        "parity": parity(fp32, int8, split.validation[0], description),
+        "validation_nats_per_char": round(onnx_validation_nats_per_char(int8, split.validation, description), 5),
+        "fp32_validation_nats_per_char": round(onnx_validation_nats_per_char(fp32, split.validation, description), 5),
+        "step_microseconds_batch1": step_microseconds({"fp32": fp32, "int8": int8}, description),
     }
     if report["parity"]["max_abs_logit_diff_vs_fp32"] > PARITY_MAX_LOGIT_DIFF or \
             report["parity"]["max_abs_logit_diff_batch_row_vs_alone"] != 0.0:

@@ -1,11 +1,11 @@
 """The corpus, its fixed train/validation split, and the text the model is trained on."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from tunesmith.abc import split_tunebook
+from tunesmith.model import sha256_of  # noqa: F401 - the one file hash, re-exported for training and export
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO_ROOT / "data" / "irish.abc"
@@ -53,6 +53,3 @@ def fixed_split(tunes: list[str]) -> Split:
         validation=[t for i, t in enumerate(tunes) if i % VALIDATION_EVERY == 0],
     )
 
-
-def sha256_of(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

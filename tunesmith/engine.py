@@ -65,11 +65,17 @@ def cuda_device_count() -> int:
         return 0
 
 
-def wants_cuda(requested: str | None = None) -> bool:
-    """Whether to try CUDA: asked for, or 'auto' with a CUDA-built ONNX Runtime and a real GPU."""
-    requested = (requested or os.environ.get(PROVIDER_ENV, "auto")).lower()
+def requested_provider(provider: str | None = None) -> str:
+    """"auto", "cpu" or "cuda": the argument, else $TUNESMITH_PROVIDER, else auto."""
+    requested = (provider or os.environ.get(PROVIDER_ENV, "auto")).lower()
     if requested not in ("auto", "cpu", "cuda"):
         raise ValueError(f"provider must be auto, cpu or cuda, not {requested!r}")
+    return requested
+
+
+def wants_cuda(requested: str | None = None) -> bool:
+    """Whether to try CUDA: asked for, or 'auto' with a CUDA-built ONNX Runtime and a real GPU."""
+    requested = requested_provider(requested)
     if requested == "cpu":
         return False
     return requested == "cuda" or ("CUDAExecutionProvider" in ort.get_available_providers()
@@ -172,7 +178,7 @@ def load_engine(artifacts: str | Path = DEFAULT_ARTIFACTS, provider: str | None 
         try:
             return CudaGraphEngine(description)
         except Exception as error:  # noqa: BLE001 - no CUDA libraries, no fp32 weights, a failed capture
-            if (provider or os.environ.get(PROVIDER_ENV, "auto")).lower() == "cuda":
+            if requested_provider(provider) == "cuda":
                 raise
             log.warning("a GPU is present but CUDA cannot start, running on the CPU: %s", error)
             engine = OrtEngine(description, variant, threads)

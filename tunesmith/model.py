@@ -10,6 +10,7 @@ message naming the file and the field.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -52,7 +53,8 @@ class WeightsFile:
         where = f"{self.path.parent / DESCRIPTION_FILE}: field 'weights.{self.variant}'"
         if not self.path.is_file():
             raise ModelFolderError(f"{where} names {self.path.name}, which is not in {self.path.parent}")
-        if sha256_of(self.path) != self.sha256:
+        stat = self.path.stat()
+        if _hash_of(self.path, stat.st_size, stat.st_mtime_ns) != self.sha256:
             raise ModelFolderError(f"{where}: sha256 does not match {self.path.name} (a changed or corrupt file)")
         return self.path
 
@@ -77,7 +79,14 @@ class ModelDescription:
         return self.num_layers, self.hidden_size
 
 
-def sha256_of(path: Path) -> str:
+@functools.lru_cache(maxsize=16)
+def _hash_of(path: Path, size: int, mtime_ns: int) -> str:
+    """The file's sha256, hashed once per version of the file (loading the description and then
+    the engine would otherwise read the weights twice)."""
+    return sha256_of(path)
+
+
+def sha256_of(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -105,9 +105,10 @@ class HeaderSpec:
             return self.meters
         if name == "K":
             return self.keys
-        return dict(HEADER)[name]
+        return _HEADER_VALUES[name]
 
 
+_HEADER_VALUES = dict(HEADER)
 OPEN_HEADER = HeaderSpec()
 TYPE_NUMBER_DIGITS = 4
 
