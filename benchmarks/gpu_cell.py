@@ -3,8 +3,9 @@
     python -m benchmarks.gpu_cell --out runs/gpu_cell
 
 For a lent CUDA machine (needs onnxruntime-gpu and torch). Side by side, rounds interleaved:
-- the CUDA-graph engine (tunesmith/cuda_graphs.py) on the shipped step and on each graph from
-  export/cell_variants.py, at batch 1, 8 and 64, µs per step including the token upload and the
+- the CUDA-graph engine (tunesmith/cuda_graphs.py) with a bucket per batch size, on the shipped
+  step and on each graph from export/cell_variants.py, and the composer's engine as shipped (every
+  step padded to 64 rows), at batch 1, 8 and 64, µs per step including the token upload and the
   logits download, as the composer calls it;
 - at batch 1, the step split into its three calls: token upload, graph replay (run_with_iobinding),
   logits download;
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from export.cell_variants import write_variants
-from tunesmith.cuda_graphs import CudaGraphEngine
+from tunesmith.cuda_graphs import BUCKETS, CudaGraphEngine
 from tunesmith.model import DEFAULT_ARTIFACTS, WeightsFile, load_description, sha256_of
 
 BATCHES = (1, 8, 64)
@@ -71,6 +72,7 @@ def torch_runners(description, batch: int) -> dict:
     from train.config import Config
     from train.model import CharLSTM
     layers, hidden = description.state_shape
+    torch.backends.cudnn.enabled = False  # plain matrix products; see benchmarks/speed.py
     model = CharLSTM(Config(vocab_size=len(description.vocab), embedding_size=description.embedding_size,
                             hidden_size=hidden, num_layers=layers)).eval().cuda()
     host_token = torch.zeros(batch, dtype=torch.int64).pin_memory()
@@ -123,11 +125,14 @@ def main(argv=None) -> int:
         weights = WeightsFile("fp32", path, sha256_of(path))
         try:
             engines[name] = CudaGraphEngine(dataclasses.replace(description, weights={"fp32": weights}),
-                                            device=args.device)
+                                            device=args.device, buckets=BUCKETS)
         except Exception as error:  # noqa: BLE001 - a graph the CUDA provider cannot capture is a finding
             report.setdefault("failed", {})[name] = f"{type(error).__name__}: {error}"
+    # The composer's engine: the shipped file, every step padded to one bucket of 64 rows.
+    shipped = CudaGraphEngine(description, device=args.device)
     for batch in BATCHES:
         runners = {f"ort cuda graphs: {name}": engine_runner(e, batch) for name, e in engines.items()}
+        runners["shipped engine (one 64-row bucket)"] = engine_runner(shipped, batch)
         if args.device == "cuda":
             runners.update(torch_runners(description, batch))
         for run in runners.values():
@@ -142,6 +147,7 @@ def main(argv=None) -> int:
         report["batch1_breakdown_us"][name] = breakdown(engine)
     one = report["us_per_step"]["1"]
     report["best_batch1"] = min((v, k) for k, v in one.items() if k.startswith("ort"))
+    report["shipped_engine_us"] = {b: report["us_per_step"][str(b)]["shipped engine (one 64-row bucket)"] for b in BATCHES}
     if "torch cuda eager" in one:
         report["best_batch1_speedup_vs_torch_cuda_eager"] = round(one["torch cuda eager"] / report["best_batch1"][0], 2)
     out.mkdir(parents=True, exist_ok=True)

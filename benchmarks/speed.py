@@ -72,6 +72,9 @@ def torch_stepper(device: str):
 
     from train.config import PRESETS
     from train.model import CharLSTM
+    # The step is plain matrix products; with cuDNN off, nn.LSTM's weights need no cuDNN check, which
+    # fails where onnxruntime-gpu has loaded another cuDNN build into the process first.
+    torch.backends.cudnn.enabled = False
     model = CharLSTM(PRESETS["seed"]).eval().to(device)
 
     def run(batch, steps):

@@ -3,7 +3,8 @@
     python -m export --checkpoint runs/seed/best.pt --out model_artifacts
 
 Writes model.onnx (one file) and, after onnx.checker and a parity check against torch on a real
-validation tune at batch 1 and 4:
+validation tune at batch 1 and 4, rewrites a one-layer cell as ONNX's fused LSTM operator (checked
+against the exporter's graph; see export/cell_variants.py), then:
 - model.json: what the runtime needs (sizes, vocabulary, IO names, opset, weight hashes, inference
   defaults), written by export/describe.py and read by tunesmith.model;
 - model_card.json: how it was made (training recipe, corpus sha256, validation nats/char, steps,
@@ -28,12 +29,12 @@ from train.evaluate import validation_nats_per_char
 from train.model import count_parameters
 from train.trainer import load_checkpoint
 
+from .cell_variants import fuse_folder
 from .describe import write_description
 from .onnx_step import INPUT_NAMES, OPSET, OUTPUT_NAMES, export_step
-from .parity import check_parity
+from .parity import MAX_LOGIT_DIFF, check_parity
 from .quantize import WELL_FORMED_TUNES, make_int8
 
-MAX_LOGIT_DIFF = 1e-4
 PARITY_TUNE_INDEX = 0  # the first validation tune
 
 
@@ -65,6 +66,7 @@ def write_artifacts(checkpoint: Path, out: Path, data: Path, parity_batches=(1, 
     config = model.config
     write_description(out, embedding_size=config.embedding_size, hidden_size=config.hidden_size,
                       num_layers=config.num_layers, vocab=vocab, weights={"fp32": onnx_path.name})
+    fused = fuse_folder(out, split.validation[PARITY_TUNE_INDEX], MAX_LOGIT_DIFF)
     run_summary_path = checkpoint.parent / "summary.json"
     run_summary = json.loads(run_summary_path.read_text()) if run_summary_path.exists() else {}
     if (checkpoint.parent / "loss_curve.png").exists():
@@ -92,6 +94,7 @@ def write_artifacts(checkpoint: Path, out: Path, data: Path, parity_batches=(1, 
         "train_seconds": run_summary.get("train_seconds"),
         "train_device": run_summary.get("device"),
         "parity": {"max_allowed_abs_logit_diff": MAX_LOGIT_DIFF, "runs": parity},
+        "graph": fused,
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__,
                      "onnxruntime": onnxruntime.__version__, "python": sys.version.split()[0]},
         "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -8,6 +8,9 @@ import torch
 from train.model import CharLSTM
 from tunesmith.vocab import Vocabulary
 
+# Two fp32 graphs of the same weights (torch vs export, exporter's vs fused form) must agree this closely.
+MAX_LOGIT_DIFF = 1e-4
+
 
 def _torch_step(model, token_ids, h, c):
     with torch.no_grad():

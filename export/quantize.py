@@ -35,6 +35,7 @@ from train.evaluate import _tune_rows
 from tunesmith.engine import zero_state
 from tunesmith.model import ModelDescription, load_description
 
+from .cell_variants import cell_weights, is_fused, matmul_form
 from .describe import update_description
 
 INT8_FILE = "model.int8.onnx"
@@ -75,7 +76,9 @@ class _TrainingStates(CalibrationDataReader):
 
 
 def quantize(fp32_path: Path, out_path: Path, training_tunes: list[str], description: ModelDescription) -> None:
-    model = onnx.load(str(fp32_path))
+    # Static quantisation turns MatMul/Gemm into int8; a fused LSTM node would stay float, so a
+    # fused step is rebuilt in the MatMul form first (same weights, same logits on the CPU).
+    model = matmul_form(cell_weights(fp32_path, description)) if is_fused(fp32_path) else onnx.load(str(fp32_path))
     # The exporter's stored shapes trip ORT's quantiser ("Inferred shape and existing shape
     # differ"); they are only hints, so drop them and let it infer its own.
     del model.graph.value_info[:]

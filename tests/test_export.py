@@ -74,3 +74,30 @@ def test_int8_parity_and_loss_bound_on_the_tiny_model(tiny_artifacts):
     assert int8["well_formed"] == 1.0  # strict meter holds whatever the weights
     # The decision follows the rule.
     assert int8["cpu_default"] == (int8["loss_increase_vs_fp32"] <= 0.01 and int8["well_formed"] >= 0.99)
+
+
+def test_the_shipped_step_is_the_fused_lstm_form_and_the_int8_file_its_matmul_form(tiny_artifacts):
+    out, card = tiny_artifacts
+    ops = [n.op_type for n in onnx.load(str(out / "model.onnx")).graph.node]
+    assert "LSTM" in ops and "MatMul" not in ops and len(ops) == 5
+    assert card["graph"]["max_abs_logit_diff"] <= 1e-4  # against the exporter's graph it replaced
+    int8_ops = {n.op_type for n in onnx.load(str(out / "model.int8.onnx")).graph.node}
+    assert "LSTM" not in int8_ops and "DequantizeLinear" in int8_ops  # quantised matrix products
+
+
+def test_every_cell_form_reads_back_the_same_weights_and_gives_the_same_logits(tiny_artifacts, tmp_path):
+    from export.cell_variants import BUILDERS, cell_weights, is_fused, max_logit_diff
+    from tunesmith.model import load_description
+    out, _ = tiny_artifacts
+    description = load_description(out)
+    weights = cell_weights(out / "model.onnx", description)
+    text = "X:1\nT:A\nM:6/8\nL:1/8\nK:D\n|:dAF DFA|"
+    for name, build in BUILDERS.items():
+        path = tmp_path / f"{name}.onnx"
+        onnx.save(build(weights), str(path))
+        assert max_logit_diff(out / "model.onnx", path, description, text) <= 1e-4, name
+        assert is_fused(path) == (name == "lstm_op")
+        if name != "folded":  # the folded table cannot be split back into its factors
+            again = cell_weights(path, description)
+            for key, value in weights.items():
+                np.testing.assert_allclose(again[key], value, atol=1e-6, err_msg=f"{name}: {key}")

@@ -3,7 +3,8 @@
 A plain CUDA session is no faster than the CPU at batch 1: the step is ~20 small kernels, each
 paying a launch. Here every input and output is bound to a fixed device buffer (IO binding), and
 ONNX Runtime captures the step as a CUDA graph, replayed each step with one launch. A graph needs
-fixed shapes and addresses, so rows are padded up to a bucket (1, 2, 4, ... 64 rows), each bucket
+fixed shapes and addresses, so rows are padded up to a bucket (by default always 64 rows, so that a
+row's numbers never depend on the batch; any of 1, 2, 4, ... 64 for measurements), each bucket
 has its own buffers and two graphs: h/c in buffer A -> out to B, then B -> A (double buffering,
 since a graph may not read and write the same state buffer). Only the tokens go to the device and
 only the logits come back each step; the state crosses to the host only when rows join or leave.
@@ -27,18 +28,24 @@ from .engine import LSTMState, check_session_io, zero_state
 from .model import ModelDescription
 
 BUCKETS = (1, 2, 4, 8, 16, 32, 64)
+# The buckets a composer's engine uses: one shape for every step. cuBLAS and cuDNN choose their
+# kernels by batch size, so with a bucket per size a row's logits depended on how many rows shared
+# the step (on an H100, 4 of 20 tunes composed beside others differed from the same tune alone).
+# Padded to one shape, a tune is the same whoever else is composing, at ~13 µs a step more than
+# batch 1's own bucket (benchmarks/gpu_cell.py).
+ROW_INDEPENDENT_BUCKETS = (64,)
 
 
 class CudaUnavailable(RuntimeError):
     """A GPU is there but ONNX Runtime cannot run on it; the message says what is missing."""
 
 
-def bucket_for(rows: int) -> int:
-    """The smallest bucket that holds `rows` rows."""
-    for size in BUCKETS:
+def bucket_for(rows: int, buckets: tuple[int, ...] = BUCKETS) -> int:
+    """The smallest of `buckets` that holds `rows` rows."""
+    for size in buckets:
         if rows <= size:
             return size
-    raise ValueError(f"at most {BUCKETS[-1]} rows fit one step of this engine (asked for {rows})")
+    raise ValueError(f"at most {buckets[-1]} rows fit one step of this engine (asked for {rows})")
 
 
 def cuda_missing_reason() -> str:
@@ -103,13 +110,16 @@ class CudaGraphEngine:
     cuda_problem: str | None = None
 
     def __init__(self, description: ModelDescription, device: str = "cuda", graphs: bool | None = None,
-                 variant: str = "fp32"):
+                 variant: str = "fp32", buckets: tuple[int, ...] = ROW_INDEPENDENT_BUCKETS):
+        if not buckets or any(b not in BUCKETS for b in buckets) or list(buckets) != sorted(set(buckets)):
+            raise ValueError(f"buckets must be increasing sizes from {BUCKETS} (got {buckets})")
+        self.buckets = tuple(buckets)
         self.description = description
         self.vocab = description.vocab
         self.device = device
         self.graphs = (device == "cuda") if graphs is None else graphs
         self.variant = variant
-        self.max_batch = BUCKETS[-1]
+        self.max_batch = self.buckets[-1]
         self.weights = description.weights[variant]
         options = ort.SessionOptions()
         options.log_severity_level = 3
@@ -134,7 +144,7 @@ class CudaGraphEngine:
         failure can still fall back to the CPU, not at a visitor's first step. (ONNX Runtime keeps
         captured graphs per thread: the composer's thread captures its own on first use, which
         this check has shown to work.)"""
-        for size in BUCKETS:
+        for size in self.buckets:
             state = self.initial_state(size)
             for _ in range(2):
                 _, state = self.step(np.zeros(size, np.int64), state)
@@ -160,7 +170,7 @@ class CudaGraphEngine:
 
     def from_host(self, state: LSTMState) -> DeviceState:
         rows = state.batch_size
-        bucket = self._bucket(bucket_for(rows))
+        bucket = self._bucket(bucket_for(rows, self.buckets))
         for buffers, values in ((bucket.h, state.h), (bucket.c, state.c)):
             padded = np.zeros((values.shape[0], bucket.size, values.shape[2]), np.float32)
             padded[:, :rows] = values
