@@ -30,6 +30,7 @@ from .model import DEFAULT_ARTIFACTS, ModelDescription, ModelFolderError, load_d
 PROVIDER_ENV = "TUNESMITH_PROVIDER"  # "cpu" forces the CPU even where CUDA works
 VARIANT_ENV = "TUNESMITH_WEIGHTS"  # "fp32" or "int8" overrides the folder's CPU default
 SPINNING_ENV = "TUNESMITH_SPINNING"  # "0": ONNX Runtime's threads sleep between steps (shared machines)
+THREADS_ENV = "TUNESMITH_THREADS"  # ONNX Runtime's threads for one CPU step (default below)
 # Two threads halve a batch-1 step on a 2-core machine; more cores help little at these sizes.
 DEFAULT_THREADS = max(1, min(4, os.cpu_count() or 1))
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def cpu_session_options(threads: int | None = None) -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: no per-node warnings on start
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads or DEFAULT_THREADS
+    options.intra_op_num_threads = threads or int(os.environ.get(THREADS_ENV) or DEFAULT_THREADS)
     # Measured at batch 1 on 2 cores (int8): 2 spinning threads 62 µs a step, 2 sleeping 95 µs
     # (each step wakes a thread), 1 thread 85 µs. Spinning burns a core for a moment after each
     # step, which a busy shared machine may want back: TUNESMITH_SPINNING=0 turns it off.
