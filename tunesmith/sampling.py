@@ -61,7 +61,8 @@ def _choose_one(logits: np.ndarray, temperature: float, allowed: np.ndarray | No
         masked = np.where(allowed, x, -np.inf)
         cumulative = np.cumsum(np.exp((masked - masked.max()) / temperature))
         total = cumulative[-1]
-    chosen = min(int(np.count_nonzero(cumulative <= uniform * total)), len(x) - 1)
+    # cumulative never decreases, so this is the count of entries <= the threshold, as choose()'s
+    chosen = min(int(cumulative.searchsorted(uniform * total, side="right")), len(x) - 1)
 
     def log_probs(indices: list[int]) -> list[float]:
         return [float(shifted[indices[0]] - log_norm)]
