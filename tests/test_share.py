@@ -1,0 +1,47 @@
+"""Share links: every request setting survives the URL query; a bad link names its parameter."""
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from tunesmith.model import load_description
+from tunesmith.request import parse_request
+from tunesmith.share import LinkError, from_query, to_query
+
+from .conftest import SHIPPED_ARTIFACTS
+
+MODEL = load_description(SHIPPED_ARTIFACTS)
+
+
+def params(query: str) -> dict:
+    return dict(parse_qsl(urlsplit(query).query, keep_blank_values=True))
+
+
+@pytest.mark.parametrize("values", [
+    {},
+    {"seed": 42, "temperature": 0.85, "tune_type": "slip jig", "meter": "9/8", "key": "A", "mode": "Dorian"},
+    {"seed": 2147483647, "tune_type": "O'Carolan", "title": "Sheebeg and Sheemore", "strict": False},
+    {"seed": 7, "meter": "C|", "opening": "GA|B2d dBG|", "max_chars": 1200, "title": "Tom's (2nd) reel, in G."},
+])
+def test_a_request_survives_its_link(values):
+    request = parse_request(values, MODEL)
+    query = to_query(request, "abcdef123456")
+    assert query.startswith("?") and "\n" not in query and " " not in query
+    again, model_hash = from_query(params(query), MODEL)
+    assert again == request and model_hash == "abcdef123456"
+
+
+@pytest.mark.parametrize("query, param", [
+    ("?seed=abc", "seed"), ("?seed=1.5", "seed"), ("?seed=-3", "seed"), ("?seed=99999999999", "seed"),
+    ("?temperature=nan", "temperature"), ("?temperature=9", "temperature"), ("?temperature=", "temperature"),
+    ("?strict=maybe", "strict"), ("?length=20", "length"), ("?type=polka2", "type"), ("?colour=red", "colour"),
+    ("?title=%00", "title"), ("?opening=ABc%20defg%7C&meter=6/8", "opening"), ("?key=" + "D" * 2000, "key"),
+])
+def test_a_bad_link_names_its_parameter(query, param):
+    with pytest.raises(LinkError) as error:
+        from_query(params(query), MODEL)
+    assert error.value.field == param and str(error.value).startswith(f"{param}: ")
+
+
+def test_a_link_without_a_model_hash_reads_as_none():
+    request, model_hash = from_query({"seed": "5", "strict": "0"}, MODEL)
+    assert (request.seed, request.strict, model_hash) == (5, False, None)
