@@ -2,23 +2,28 @@
 
     python app.py        # serves on 127.0.0.1:7860 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT override)
 
-Layout and wiring only: every request is checked by tunesmith.request and written by the one
-batched composer (tunesmith.composer) that all visitors share.
+Layout and wiring only: every request is checked by tunesmith.request (links by tunesmith.share)
+and written by the one batched composer (tunesmith.composer) that all visitors share. The
+browser side (score, playback, downloads, share link) is static/tune.js.
 """
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
 
 from tunesmith.composer import Composer
 from tunesmith.engine import load_engine
-from tunesmith.request import ANY, MAX_SEED, METERS, MODES, TONICS, TUNE_TYPES, RequestError, parse_request
+from tunesmith.request import ANY, FIELDS, MAX_SEED, METERS, MODES, TONICS, TUNE_TYPES, RequestError, parse_request
+from tunesmith.share import LinkError, from_query, to_query
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-ABCJS_URL = f"/gradio_api/file={STATIC_DIR / 'abcjs' / 'abcjs-basic-min.js'}"
+ABCJS_DIR = STATIC_DIR / "abcjs"
+SOUNDFONT_URL = f"/gradio_api/file={STATIC_DIR / 'soundfont'}/"  # abcjs adds <instrument>-mp3/<note>.mp3
 UPDATE_INTERVAL = 0.05  # seconds between updates sent to a listener: faster than the eye, not per character
+RANDOM_SEEDS = 100_000  # an unlocked seed is drawn from 0..RANDOM_SEEDS-1: short enough to write down
 gr.set_static_paths([str(STATIC_DIR)])
 
 engine = load_engine()
@@ -26,20 +31,35 @@ composer = Composer(engine)
 composer.warm_up()  # in the background: the first visitors' tunes find the tracker's masks ready
 description = engine.description
 defaults = description.inference
+MODEL_HASH = description.weights[engine.variant].short_hash
 
-# The template stays static: abcjs draws into .score from watch(), so re-renders never wipe it,
-# and the ABC text (model output) never reaches the page as HTML.
-SCORE_TEMPLATE = '<div class="score" aria-label="Score"></div>'
-SCORE_CSS = ".score { min-height: 220px; background: white; border-radius: 8px; padding: 4px; }"
-SCORE_JS = (STATIC_DIR / "score.js").read_text()
+# The tune view's template is static: tune.js draws into it from watch(), so re-renders never wipe
+# it, and model-written text reaches the page only through abcjs (SVG text) and textContent.
+VIEW_TEMPLATE = (STATIC_DIR / "tune.html").read_text()
+VIEW_CSS = (STATIC_DIR / "tune.css").read_text()
+VIEW_JS = (STATIC_DIR / "tune.js").read_text()
+VIEW_HEAD = (f'<script src="/gradio_api/file={ABCJS_DIR / "abcjs-basic-min.js"}"></script>'
+             f'<link rel="stylesheet" href="/gradio_api/file={ABCJS_DIR / "abcjs-audio.css"}">')
+PAGE_CSS = (STATIC_DIR / "page.css").read_text()
+LAUNCH_OPTIONS = {"css": PAGE_CSS}  # Gradio 6 takes page CSS at launch: tests launch with these too
+
+EXAMPLES = [  # ready-made links (the page reads them like any share link)
+    ("A reel in D", {"type": "reel", "key": "D", "mode": "Major", "seed": "7"}),
+    ("A jig in G", {"type": "jig", "key": "G", "mode": "Major", "seed": "12"}),
+    ("A slip jig in A Dorian", {"type": "slip jig", "key": "A", "mode": "Dorian", "seed": "3"}),
+    ("A hornpipe, a little wilder", {"type": "hornpipe", "temperature": "1.2", "seed": "21"}),
+    ("A polka from an opening", {"type": "polka", "meter": "2/4", "opening": "|:A>B AF|", "seed": "5"}),
+]
 
 
-def compose(temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars):
+def compose(temperature: float = defaults.temperature, seed: int = 0, strict: bool = True, tune_type: str = ANY,
+            meter: str = ANY, key: str = ANY, mode: str = ANY, title: str = "", opening: str = "",
+            max_chars: int = defaults.max_chars) -> Iterator[str]:
     """Compose a folk tune in ABC notation, streamed as it is written.
 
     Args:
-        temperature: how adventurous the model is (lower: safer and more repetitive).
-        seed: a whole number; the same request with the same seed gives the same tune.
+        temperature: how adventurous the model is, from 0.1 to 2.0 (lower: safer and more repetitive).
+        seed: a whole number from 0 to 2147483647; the same request with the same seed gives the same tune.
         strict: every bar holds the meter and the notation is always valid.
         tune_type: reel, jig, hornpipe, polka, slide, set dance, slip jig, waltz, O'Carolan, or "any".
         meter: e.g. "6/8", "C|", "3/4", or "any".
@@ -48,80 +68,169 @@ def compose(temperature, seed, strict, tune_type, meter, key, mode, title, openi
         title: the tune's title, or empty for the model to choose one.
         opening: the first bars of the tune body in ABC, or empty.
         max_chars: the most characters the tune may have.
+
+    Returns:
+        The ABC text of the tune, growing as it is written.
     """
-    values = {"temperature": temperature, "seed": seed, "strict": strict, "tune_type": tune_type, "meter": meter,
-              "key": key, "mode": mode, "title": title or None, "opening": opening or "", "max_chars": max_chars}
-    try:
-        request = parse_request(values, description)
-    except RequestError as error:
-        raise gr.Error(str(error)) from None
+    request = _request(dict(temperature=temperature, seed=seed, strict=strict, tune_type=tune_type, meter=meter,
+                            key=key, mode=mode, title=title, opening=opening, max_chars=max_chars))
     stream = composer.submit(request)
     try:
-        for text in stream.updates(UPDATE_INTERVAL):
-            yield text, text
+        yield from stream.updates(UPDATE_INTERVAL)
     finally:
         stream.cancel()  # the listener left (or the tune is done): free the row at the next step
 
 
-def random_seed() -> int:
-    return random.randint(0, 99_999)
+def _request(values: dict):
+    values = {**values, "title": values.get("title") or None, "opening": values.get("opening") or ""}
+    try:
+        return parse_request(values, description)
+    except RequestError as error:
+        raise gr.Error(str(error)) from None
+
+
+def _page_values(lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars) -> dict:
+    """The page's controls as request values; an unlocked seed is drawn here, in the same event that
+    writes the tune, so the seed box always shows the seed of the tune on screen."""
+    if not lock:
+        seed = random.randrange(RANDOM_SEEDS)
+    return dict(temperature=temperature, seed=seed, strict=strict, tune_type=tune_type, meter=meter, key=key,
+                mode=mode, title=title, opening=opening, max_chars=max_chars)
+
+
+PAGE_INPUTS = ("lock", "temperature", "seed", "strict", "tune_type", "meter", "key", "mode", "title", "opening",
+               "max_chars")
+
+
+def check_page(*values):
+    """Runs before the queue: a message under each control whose value the request parser refuses."""
+    named = dict(zip(PAGE_INPUTS, values))
+    if not named["lock"]:
+        named["seed"] = 0  # drawn when the tune is written
+    try:
+        parse_request({k: (v or None) if k == "title" else (v or "") if k == "opening" else v
+                       for k, v in named.items() if k in FIELDS}, description)
+        wrong, message = None, ""
+    except RequestError as error:
+        wrong, message = error.field, error.rule
+    return [gr.validate(name != wrong, message if name == wrong else "") for name in PAGE_INPUTS]
+
+
+def write_tune(*values):
+    """The page's Generate: (seed, view) updates, each pair from the same tune."""
+    request = _request(_page_values(*values))
+    share = to_query(request, MODEL_HASH)
+    stream = composer.submit(request)
+    try:
+        for text in stream.updates(UPDATE_INTERVAL):
+            yield request.seed, gr.HTML(value=text, share=share, writing=True)
+        yield request.seed, gr.HTML(value=stream.text, share=share, writing=False)
+    finally:
+        stream.cancel()
+
+
+def read_link(request: gr.Request):
+    """Fills the controls from a share link (the page's URL query) and says what is off about it."""
+    params = dict(request.query_params) if request is not None else {}
+    keep = [gr.skip()] * 11
+    if not params:
+        return *keep, gr.skip(), False
+    try:
+        tune, model_hash = from_query(params, description)
+    except LinkError as error:
+        return *keep, gr.Markdown(f"⚠️ This link cannot be read: {error}. Showing the usual settings.",
+                                  visible=True), False
+    notice = ""
+    if model_hash and model_hash != MODEL_HASH:
+        notice = (f"ℹ️ This link was made with model `{model_hash}`; this page runs model `{MODEL_HASH}`, "
+                  f"so the tune written here may differ from the one that was shared.")
+    type_name = next((name for name, word in TUNE_TYPES.items() if word == tune.tune_type), ANY)
+    return (True, tune.temperature, tune.seed, tune.strict, type_name, tune.meter or ANY, tune.key or ANY,
+            tune.mode or ANY, tune.title or "", tune.opening, tune.max_chars,
+            gr.Markdown(notice, visible=bool(notice)), True)
+
+
+def write_linked_tune(linked, *values):
+    if not linked:
+        yield gr.skip(), gr.skip()
+        return
+    yield from write_tune(*values)
 
 
 def engine_info() -> dict:
     """What composes the tunes: the engine, its device, the model's short hash, how many tunes
     are written together, and why CUDA did not start where a GPU is present but unusable."""
-    return {"engine": engine.name, "device": engine.device_label,
-            "model": description.weights[engine.variant].short_hash, "max_rows": composer.max_rows,
-            "cuda_problem": engine.cuda_problem}
+    return {"engine": engine.name, "device": engine.device_label, "model": MODEL_HASH,
+            "max_rows": composer.max_rows, "cuda_problem": engine.cuda_problem}
 
 
 def device_note() -> str:
-    where = "on GPU" if engine.device_label.startswith("GPU") else "on CPU"
-    note = (f"Running {where} ({engine.name}, model `{description.weights[engine.variant].short_hash}`); "
-            f"up to {composer.max_rows} tunes are written together, the rest wait their turn.")
+    where = "Running on GPU" if engine.device_label.startswith("GPU") else "Running on CPU"
+    note = (f"{where} ({engine.name}) · model `{MODEL_HASH}` · up to {composer.max_rows} tunes are "
+            f"written together; the rest wait their turn.")
     if engine.cuda_problem:
         note += f" A GPU is present but CUDA could not start: {engine.cuda_problem}"
     return note
 
 
+def examples_markdown() -> str:
+    from urllib.parse import urlencode
+    links = " · ".join(f"[{name}](?{urlencode(params)})" for name, params in EXAMPLES)
+    return f"**Try:** {links}"
+
+
 with gr.Blocks(title="Tunesmith") as demo:
     gr.Markdown("# Tunesmith\nA neural folk-tune composer: a character-level LSTM trained on Irish "
-                "tunes writes ABC notation one character at a time.")
-    with gr.Row():
-        with gr.Column(scale=1, min_width=260):
-            temperature = gr.Slider(defaults.min_temperature, defaults.max_temperature, value=defaults.temperature,
-                                    step=0.05, label="Temperature",
-                                    info="Lower is safer and more repetitive; higher is wilder.")
-            seed = gr.Number(value=0, minimum=0, maximum=MAX_SEED, label="Seed",
-                             info="The same seed and settings give the same tune.")
-            strict = gr.Checkbox(value=True, label="Strict meter",
-                                 info="Every bar holds the meter and the notation is always valid.")
-            with gr.Accordion("Shape the tune", open=False):
-                tune_type = gr.Dropdown([ANY, *TUNE_TYPES], value=ANY, label="Tune type")
-                meter = gr.Dropdown([ANY, *METERS], value=ANY, label="Meter")
-                key = gr.Dropdown([ANY, *TONICS], value=ANY, label="Key")
-                mode = gr.Dropdown([ANY, *MODES], value=ANY, label="Mode")
-                title = gr.Textbox(label="Title", placeholder="left to the model")
-                opening = gr.Textbox(label="Opening bars (ABC)", placeholder="e.g. GA|B2d dBG|", lines=2)
-                max_chars = gr.Number(value=defaults.max_chars, label="Maximum length (characters)")
+                "tunes writes ABC notation one character at a time. Press **Generate**, listen, shape, share.",
+                elem_id="intro")
+    link_notice = gr.Markdown(visible=False, elem_id="link-notice")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=300):  # first in the page: on a phone the score comes first
+            with gr.Row(elem_id="actions"):
+                generate = gr.Button("Generate", variant="primary", elem_id="generate")
+                stop = gr.Button("Stop", variant="stop", elem_id="stop")
+            view = gr.HTML("", html_template=VIEW_TEMPLATE, css_template=VIEW_CSS, js_on_load=VIEW_JS,
+                           head=VIEW_HEAD, elem_id="tune-view", share="", writing=False,
+                           soundfont=SOUNDFONT_URL, model=MODEL_HASH)
+        with gr.Column(scale=2, min_width=280, elem_id="controls"):
             with gr.Row():
-                generate = gr.Button("Generate", variant="primary")
-                surprise = gr.Button("New seed")
+                seed = gr.Number(value=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="seed",
+                                 info="The seed of the tune shown.")
+                lock = gr.Checkbox(value=False, label="Keep this seed", elem_id="lock",
+                                   info="Off: each Generate draws a new seed.")
+            temperature = gr.Slider(defaults.min_temperature, defaults.max_temperature, value=defaults.temperature,
+                                    step=0.05, label="Temperature", elem_id="temperature",
+                                    info="Lower is safer and more repetitive; higher is wilder.")
+            strict = gr.Checkbox(value=True, label="Strict meter", elem_id="strict",
+                                 info="Every bar holds the meter and the notation is always valid.")
+            with gr.Accordion("Shape the tune", open=True):
+                with gr.Row():
+                    tune_type = gr.Dropdown([ANY, *TUNE_TYPES], value=ANY, label="Tune type", elem_id="tune-type")
+                    meter = gr.Dropdown([ANY, *METERS], value=ANY, label="Meter", elem_id="meter")
+                with gr.Row():
+                    key = gr.Dropdown([ANY, *TONICS], value=ANY, label="Key", elem_id="key")
+                    mode = gr.Dropdown([ANY, *MODES], value=ANY, label="Mode", elem_id="mode")
+                title = gr.Textbox(label="Title", placeholder="left to the model", elem_id="title")
+                opening = gr.Textbox(label="Opening bars (ABC)", placeholder="e.g. GA|B2d dBG|", lines=2,
+                                     elem_id="opening", elem_classes=["monospace"])
+                max_chars = gr.Number(value=defaults.max_chars, label="Maximum length (characters)",
+                                      elem_id="max-chars")
+            gr.Markdown(examples_markdown(), elem_id="examples")
             gr.Markdown(device_note(), elem_id="provider")
-        with gr.Column(scale=2):
-            score = gr.HTML("", html_template=SCORE_TEMPLATE, css_template=SCORE_CSS, js_on_load=SCORE_JS,
-                            head=f'<script src="{ABCJS_URL}"></script>', elem_id="score")
-            abc_text = gr.Textbox(label="ABC notation", lines=10, max_lines=40, interactive=False,
-                                  buttons=["copy"], elem_id="abc-text")
 
-    inputs = [temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars]
-    generate.click(compose, inputs=inputs, outputs=[abc_text, score], api_name="compose")
-    surprise.click(random_seed, outputs=seed, api_name=False).then(
-        compose, inputs=inputs, outputs=[abc_text, score], api_name=False)
+    page_inputs = [lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars]
+    writing = generate.click(write_tune, inputs=page_inputs, outputs=[seed, view], validator=check_page,
+                             api_visibility="private", trigger_mode="once")
+    stop.click(None, cancels=[writing])
+    linked = gr.State(False)
+    demo.load(read_link, outputs=[*page_inputs, link_notice, linked], api_visibility="private",
+              show_progress="hidden").then(
+        write_linked_tune, inputs=[linked, *page_inputs], outputs=[seed, view], api_visibility="private")
+    gr.api(compose, api_name="compose")
     gr.api(engine_info, api_name="engine", queue=False)
 
 # Every stream is a row of the one composer: let as many run as it steps together.
 demo.queue(default_concurrency_limit=composer.max_rows, max_size=4 * composer.max_rows)
 
 if __name__ == "__main__":
-    demo.launch(theme=gr.themes.Soft())
+    demo.launch(theme=gr.themes.Soft(), **LAUNCH_OPTIONS)

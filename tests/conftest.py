@@ -68,3 +68,37 @@ def composer(shipped_engine):
     from tunesmith.composer import Composer
     with Composer(shipped_engine) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def served_app():
+    """The app, served once on a free localhost port for the API and browser tests: (module, url)."""
+    import app
+    app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True,
+                    **app.LAUNCH_OPTIONS)
+    try:
+        yield app, app.demo.local_url
+    finally:
+        app.demo.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium through Playwright. Without one: a skip saying how to get one, except in CI,
+    where the browser tests must run."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from .browser import CHROMIUM_ARGS, HOW_TO_GET, chromium_path
+    with sync_playwright() as playwright:
+        path = chromium_path(playwright)
+        if path is None:
+            if os.environ.get("CI"):
+                pytest.fail(HOW_TO_GET)
+            pytest.skip(HOW_TO_GET)
+        chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -11,28 +11,30 @@ def args(**changes):
 
 
 @pytest.fixture(scope="module")
-def client():
-    import app
-    app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
-    try:
-        yield Client(app.demo.local_url, verbose=False)
-    finally:
-        app.demo.close()
+def client(served_app):
+    _, url = served_app
+    return Client(url, verbose=False)
 
 
 def test_streamed_tune_arrives_in_growing_updates(client):
     job = client.submit(*args(seed=0), api_name="/compose")
-    updates = [text for text, _score in job]
+    updates = list(job)
     final = updates[-1]
     assert final.startswith("X:1\nT:") and "|" in final
     assert all(b.startswith(a) for a, b in zip(updates, updates[1:]))
-    assert job.outputs()[-1][1] == final  # the score gets the same ABC text
+    assert job.outputs()[-1] == final
+
+
+def test_the_api_takes_named_arguments_with_defaults(client):
+    text = client.predict(seed=3, tune_type="polka", api_name="/compose")
+    assert "Z: id:dc-polka-" in text
+    assert client.predict(seed=3, tune_type="polka", max_chars=2000, strict=True, api_name="/compose") == text
 
 
 def test_same_settings_same_tune_and_fixed_fields(client):
     first = client.predict(*args(temperature=0.8, seed=42, tune_type="jig", key="G"), api_name="/compose")
     assert client.predict(*args(temperature=0.8, seed=42, tune_type="jig", key="G"), api_name="/compose") == first
-    assert "Z: id:dc-jig-" in first[0] and "\nK:G " in first[0]
+    assert "Z: id:dc-jig-" in first and "\nK:G " in first
 
 
 @pytest.mark.parametrize("changes, field", [
