@@ -284,3 +284,36 @@ def test_the_score_stays_readable_at_phone_and_desktop_widths(open_page, served_
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"), full_page=True)
     assert page.errors == []
+
+
+def test_the_keyboard_reaches_generate_and_the_abc_text(open_page, served_app):
+    page = open_page()
+    for _ in range(40):  # Tab from the top of the page until Generate has the focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.id") == "generate":
+            break
+    assert page.evaluate("document.activeElement.id") == "generate"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("", "none")  # the focus can be seen
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"{VIEW} .score svg")
+    text = wait_until_idle(page, served_app)
+    page.focus(f"{VIEW} .abc-text")
+    assert page.evaluate("document.activeElement.classList.contains('abc-text')")
+    family = page.eval_on_selector(f"{VIEW} .abc-text", "el => getComputedStyle(el).fontFamily")
+    assert "mono" in family.lower() and page.inner_text(f"{VIEW} .abc-text") == text
+
+
+def test_a_browser_without_audio_is_told_so(browser, served_app):
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        page.add_init_script("delete window.AudioContext; delete window.webkitAudioContext;")
+        page.goto(served_app[1])
+        page.wait_for_selector("#generate")
+        generate(page, served_app)
+        assert page.is_visible(f"{VIEW} .audio-problem")
+        assert "cannot play audio" in page.inner_text(f"{VIEW} .audio-problem")
+        assert page.is_visible(f"{VIEW} .download[data-kind='mid']")  # the downloads still work
+    finally:
+        context.close()
