@@ -48,7 +48,7 @@ EXAMPLES = [  # ready-made links (the page reads them like any share link)
     ("A jig in G", {"type": "jig", "key": "G", "mode": "Major", "seed": "12"}),
     ("A slip jig in A Dorian", {"type": "slip jig", "key": "A", "mode": "Dorian", "seed": "3"}),
     ("A hornpipe, a little wilder", {"type": "hornpipe", "temperature": "1.2", "seed": "21"}),
-    ("A polka from an opening", {"type": "polka", "meter": "2/4", "opening": "|:A>B AF|", "seed": "5"}),
+    ("A polka from an opening", {"type": "polka", "meter": "2/4", "opening": "A>B AF|D2 FA|", "seed": "5"}),
 ]
 
 

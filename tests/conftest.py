@@ -80,6 +80,7 @@ def served_app():
         yield app, app.demo.local_url
     finally:
         app.demo.close()
+        app.composer.close()  # no engine step may still run while the interpreter exits
 
 
 @pytest.fixture(scope="session")

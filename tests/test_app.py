@@ -80,3 +80,12 @@ def test_a_cancelled_job_frees_its_row_at_once(client):
         assert 30 <= len(stream.text) < 200
     finally:
         app.engine.step = step
+
+
+def test_the_pages_example_links_are_valid_links(served_app):
+    from tunesmith.share import from_query
+    app, _ = served_app
+    assert len(app.EXAMPLES) >= 3
+    for name, params in app.EXAMPLES:
+        request, _ = from_query(params, app.description)
+        assert request.seed == int(params["seed"]), name

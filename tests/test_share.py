@@ -46,10 +46,3 @@ def test_a_link_without_a_model_hash_reads_as_none():
     request, model_hash = from_query({"seed": "5", "strict": "0"}, MODEL)
     assert (request.seed, request.strict, model_hash) == (5, False, None)
 
-
-def test_the_pages_example_links_are_valid_links():
-    import app
-    assert len(app.EXAMPLES) >= 3
-    for name, params in app.EXAMPLES:
-        request, _ = from_query(params, MODEL)
-        assert request.seed == int(params["seed"]), name
