@@ -156,6 +156,16 @@ function setSynthTune() {
     .catch((error) => audioProblem(`Playback could not start: ${error.message || error.status || error}`));
 }
 
+// abcjs loads the samples inside its own Play handler: a note outside the vendored range
+// (static/soundfont) rejects there, out of reach of a catch, so it is caught here.
+window.addEventListener('unhandledrejection', (event) => {
+  const reason = String((event.reason && (event.reason.message || event.reason.status)) || event.reason);
+  if (reason.includes("Can't load sound")) {
+    audioProblem('This tune has a note outside the instrument samples shipped with the page, so it cannot be played; the downloads still work.');
+    event.preventDefault();
+  }
+});
+
 if (!(window.ABCJS && ABCJS.synth && ABCJS.synth.supportsAudio())) {
   audioProblem('This browser cannot play audio (no Web Audio), so playback is off; the downloads still work.');
 } else {
