@@ -245,6 +245,9 @@ def test_playback_starts_and_the_cursor_moves(open_page, served_app):
     page.wait_for_timeout(500)
     requests = []
     page.on("requestfinished", lambda request: requests.append(request.url))
+    for button in ("start", "loop", "reset"):  # the controls can be seen, not only clicked
+        size = page.eval_on_selector(f"{VIEW} .abcjs-midi-{button} svg", "svg => svg.getBoundingClientRect().width")
+        assert size >= 12, button
     page.click(f"{VIEW} .abcjs-midi-start")
     cursor = page.wait_for_selector(f"{VIEW} .score line.abcjs-cursor[x1]", state="attached", timeout=20000)
     first = cursor.get_attribute("x1")
