@@ -16,7 +16,7 @@ import gradio as gr
 
 from tunesmith.composer import Composer
 from tunesmith.engine import load_engine
-from tunesmith.request import ANY, FIELDS, MAX_SEED, METERS, MODES, TONICS, TUNE_TYPES, RequestError, parse_request
+from tunesmith.request import ANY, FIELDS, METERS, MODES, TONICS, TUNE_TYPES, RequestError, parse_request
 from tunesmith.share import LinkError, from_query, to_query
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -145,7 +145,8 @@ def read_link(request: gr.Request):
         notice = (f"ℹ️ This link was made with model `{model_hash}`; this page runs model `{MODEL_HASH}`, "
                   f"so the tune written here may differ from the one that was shared.")
     type_name = next((name for name, word in TUNE_TYPES.items() if word == tune.tune_type), ANY)
-    return (True, tune.temperature, tune.seed, tune.strict, type_name, tune.meter or ANY, tune.key or ANY,
+    # The link's tune is written at once; the lock stays off, so Generate then moves on to new seeds.
+    return (False, tune.temperature, tune.seed, tune.strict, type_name, tune.meter or ANY, tune.key or ANY,
             tune.mode or ANY, tune.title or "", tune.opening, tune.max_chars,
             gr.Markdown(notice, visible=bool(notice)), True)
 
@@ -154,7 +155,7 @@ def write_linked_tune(linked, *values):
     if not linked:
         yield gr.skip(), gr.skip()
         return
-    yield from write_tune(*values)
+    yield from write_tune(True, *values[1:])  # the link's own seed, whatever the lock says
 
 
 def engine_info() -> dict:
@@ -173,10 +174,13 @@ def device_note() -> str:
     return note
 
 
-def examples_markdown() -> str:
+def examples_html() -> str:
+    """Links in the same tab (Markdown links would open new ones); the page reads them on load."""
+    from html import escape
     from urllib.parse import urlencode
-    links = " · ".join(f"[{name}](?{urlencode(params)})" for name, params in EXAMPLES)
-    return f"**Try:** {links}"
+    links = " · ".join(f'<a href="?{escape(urlencode(params))}">{escape(name)}</a>' for name, params in EXAMPLES)
+    return f'<p class="examples"><strong>Try:</strong> {links}</p>'
+
 
 
 with gr.Blocks(title="Tunesmith") as demo:
@@ -194,10 +198,11 @@ with gr.Blocks(title="Tunesmith") as demo:
                            soundfont=SOUNDFONT_URL, model=MODEL_HASH)
         with gr.Column(scale=2, min_width=280, elem_id="controls"):
             with gr.Row():
-                seed = gr.Number(value=0, minimum=0, maximum=MAX_SEED, label="Seed", elem_id="seed",
-                                 info="The seed of the tune shown.")
+                # No minimum/maximum here: Gradio would refuse out-of-range seeds with a toast of its
+                # own before check_page can put the app's message under the field.
+                seed = gr.Number(value=0, label="Seed", elem_id="seed", info="The seed of the tune shown.")
                 lock = gr.Checkbox(value=False, label="Keep this seed", elem_id="lock",
-                                   info="Off: each Generate draws a new seed.")
+                                   info="Off: each Generate draws a new seed. Typing a seed turns it on.")
             temperature = gr.Slider(defaults.min_temperature, defaults.max_temperature, value=defaults.temperature,
                                     step=0.05, label="Temperature", elem_id="temperature",
                                     info="Lower is safer and more repetitive; higher is wilder.")
@@ -215,13 +220,14 @@ with gr.Blocks(title="Tunesmith") as demo:
                                      elem_id="opening", elem_classes=["monospace"])
                 max_chars = gr.Number(value=defaults.max_chars, label="Maximum length (characters)",
                                       elem_id="max-chars")
-            gr.Markdown(examples_markdown(), elem_id="examples")
+            gr.HTML(examples_html(), elem_id="examples")
             gr.Markdown(device_note(), elem_id="provider")
 
     page_inputs = [lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars]
     writing = generate.click(write_tune, inputs=page_inputs, outputs=[seed, view], validator=check_page,
                              api_visibility="private", trigger_mode="once")
     stop.click(None, cancels=[writing])
+    seed.input(None, outputs=lock, js="() => true", api_visibility="private", show_progress="hidden")
     linked = gr.State(False)
     demo.load(read_link, outputs=[*page_inputs, link_notice, linked], api_visibility="private",
               show_progress="hidden").then(

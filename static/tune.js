@@ -59,7 +59,7 @@ async function copy(text, done) {
     showStatus(`Copy it from here: ${text}`);
   }
 }
-$('.copy-link').addEventListener('click', () => copy(shareUrl(), 'Link copied: it writes this tune again.'));
+$('.copy-link').addEventListener('click', () => copy(shareUrl(), 'Link copied.'));
 $('.copy-abc').addEventListener('click', () => copy(currentAbc(), 'ABC copied.'));
 
 // ---- downloads -------------------------------------------------------------------------------
@@ -152,6 +152,9 @@ function scheduleSynth() {  // after the text stops changing: setting a tune is 
 
 function setSynthTune() {
   if (!synth || !visual) return;
+  // setTune(..., false) keeps the notes abcjs loaded for the previous tune or instrument: marking
+  // it unloaded makes the next Play load this tune, on this instrument.
+  synth.isLoaded = false;
   synth.setTune(visual, false, { soundFontUrl: props.soundfont, program: Number(instrument.value) })
     .catch((error) => audioProblem(`Playback could not start: ${error.message || error.status || error}`));
 }
@@ -173,6 +176,11 @@ if (!(window.ABCJS && ABCJS.synth && ABCJS.synth.supportsAudio())) {
   synth.load($('.synth-controls'), cursorControl,
              { displayLoop: true, displayRestart: true, displayPlay: true, displayProgress: true, displayWarp: true });
   instrument.addEventListener('change', setSynthTune);
+  const tempo = element.querySelector('.abcjs-midi-tempo');
+  if (tempo) {  // abcjs's warp box: a percentage of the tune's own tempo
+    tempo.setAttribute('aria-label', "Tempo, in % of the tune's own speed");
+    tempo.title = "Tempo, in % of the tune's own speed";
+  }
   element.__tunesmith = { synth, cursorControl };  // for the browser tests
 }
 draw();

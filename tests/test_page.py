@@ -88,7 +88,8 @@ def expected_tune(served_app, **values) -> str:
 def test_the_page_loads_without_errors_and_says_what_to_do(open_page):
     page = open_page()
     assert page.is_visible(f"{VIEW} .empty") and "Generate" in page.inner_text(f"{VIEW} .empty")
-    assert not page.is_visible(f"{VIEW} .score")
+    for part in (".score", ".playback", ".actions", ".abc-label"):  # nothing dead in the empty state
+        assert not page.is_visible(f"{VIEW} {part}"), part
     assert "Running on CPU" in page.inner_text("#provider") or "Running on GPU" in page.inner_text("#provider")
     unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea, button')]
         .filter(el => el.offsetParent !== null && el.type !== 'hidden')
@@ -150,15 +151,37 @@ def test_the_seed_shown_is_always_the_seed_of_the_tune_shown(open_page, served_a
     assert abc_text(page) == expected_tune(served_app, seed=new_seed)
 
 
-def test_a_wrong_value_gets_a_message_under_its_field_and_writes_nothing(open_page, served_app):
+@pytest.mark.parametrize("seed", ["3.7", "-5", "99999999999"])
+def test_a_wrong_seed_gets_a_message_under_its_field_and_writes_nothing(open_page, served_app, seed):
     page = open_page()
-    page.check("#lock input")
-    page.fill("#seed input", "3.7")
+    page.fill("#seed input", seed)  # typing a seed keeps it
+    page.wait_for_function("document.querySelector('#lock input').checked")
     page.click("#generate")
-    message = page.wait_for_selector("#seed .validation-error, #seed [class*='validation']")
-    assert "whole number" in message.inner_text()
+    message = page.wait_for_selector("#seed .validation-error")
+    assert "whole number from 0 to 2147483647" in message.inner_text()
     time.sleep(0.5)
     assert not page.is_visible(f"{VIEW} .score") and served_app[0].composer.stats()["active"] == 0
+
+
+def test_a_typed_seed_is_the_seed_written(open_page, served_app):
+    page = open_page()
+    page.fill("#seed input", "4242")
+    page.wait_for_function("document.querySelector('#lock input').checked")
+    assert generate(page, served_app) == expected_tune(served_app, seed=4242)
+    assert page.input_value("#seed input") == "4242"
+
+
+def test_an_opening_is_checked_and_a_leading_repeat_sign_is_fine(open_page, served_app):
+    page = open_page()
+    page.click("#meter input")
+    page.click("ul[role='listbox'] li:text-is('6/8')")
+    page.fill("#opening textarea", "hello")
+    page.click("#generate")
+    message = page.wait_for_selector("#opening .validation-error")
+    assert "bar 1, character 1" in message.inner_text() and "M:6/8" in message.inner_text()
+    page.fill("#opening textarea", "|:GAB dBG|")
+    text = generate(page, served_app)
+    assert "\nGAB dBG|" in text and "M:6/8" in text
 
 
 def midi_note_ons(data: bytes) -> list[int]:
@@ -225,7 +248,7 @@ def test_the_share_link_writes_the_same_tune_in_a_fresh_page(open_page, served_a
     fresh = open_page(urlsplit(link).query and "?" + urlsplit(link).query)
     fresh.wait_for_selector(f"{VIEW} .score svg")
     assert wait_until_idle(fresh, served_app) == text
-    assert fresh.is_checked("#lock input")  # a link's seed is kept for the next Generate
+    assert not fresh.is_checked("#lock input")  # the link's tune is written; Generate then moves on
     assert not fresh.is_visible("#link-notice") or fresh.inner_text("#link-notice").strip() == ""
 
 
@@ -241,9 +264,15 @@ def test_a_link_from_another_model_or_a_bad_link_says_so(open_page, served_app):
 def test_playback_starts_and_the_cursor_moves(open_page, served_app):
     page = open_page()
     generate(page, served_app)
-    page.select_option(f"{VIEW} .instrument", "73")  # flute: its samples load from static/soundfont
-    page.wait_for_timeout(500)
     requests = []
+    page.on("requestfinished", lambda request: requests.append(request.url))
+    page.click(f"{VIEW} .abcjs-midi-start")  # fiddle first
+    page.wait_for_selector(f"{VIEW} .score line.abcjs-cursor[x1]", state="attached", timeout=20000)
+    page.click(f"{VIEW} .abcjs-midi-start")  # pause
+    assert any("/soundfont/violin-mp3/" in url for url in requests)
+    generate(page, served_app)  # a new tune, and another instrument: Play must sound them, not the old ones
+    page.select_option(f"{VIEW} .instrument", "73")
+    page.wait_for_timeout(500)
     page.on("requestfinished", lambda request: requests.append(request.url))
     for button in ("start", "loop", "reset"):  # the controls can be seen, not only clicked
         size = page.eval_on_selector(f"{VIEW} .abcjs-midi-{button} svg", "svg => svg.getBoundingClientRect().width")

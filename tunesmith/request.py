@@ -107,6 +107,8 @@ def _choice(field: str, value, options: Mapping[str, str] | tuple[str, ...]):
 
 
 def _whole_number(field: str, value, low: int, high: int) -> int:
+    if value is None:
+        raise RequestError(field, f"must be a whole number from {low} to {high} (it is empty)")
     if not _is_number(value):
         raise RequestError(field, f"must be a whole number from {low} to {high}, not {type(value).__name__}")
     if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
@@ -114,6 +116,13 @@ def _whole_number(field: str, value, low: int, high: int) -> int:
     if not low <= value <= high:
         raise RequestError(field, f"must be a whole number from {low} to {high} (got {int(value)})")
     return int(value)
+
+
+# Refusal categories (strict_abc.refusal_reason) for notation the strict tracker does not write.
+STRICT_LEAVES_OUT = ("tie", "annotation, chord or grace note", "key change in the body", "meter change in the body")
+# A bar line or repeat sign before the first note: in ABC a repeat with no "|:" goes back to the
+# start, so "|:GAB dBG|" is "GAB dBG|" (the corpus's tunes, and so the tracker, start on a note).
+LEADING_BAR_LINE = re.compile(r"^\s*(\|:|\|\||\||:)\s*")
 
 
 def _body_start(meter: str, spec: HeaderSpec) -> TuneState:
@@ -141,8 +150,12 @@ def check_opening(opening: str, meters: tuple[str, ...]) -> tuple[str, ...]:
     bar = len(re.findall(r"[|:]+", opening[:position])) + 1
     char = opening[position]
     where = f"M:{meter}" if len(meters) == 1 else f"any meter (it gets furthest in M:{meter})"
-    raise RequestError("opening", f"bar {bar}, character {position + 1} ({char!r}): {refusal_reason(state, char)}, "
-                                  f"in {where}")
+    reason = refusal_reason(state, char)
+    if reason in STRICT_LEAVES_OUT:
+        reason += " (strict meter leaves these out; turn it off to keep them)"
+    elif reason.startswith("the character"):
+        reason = "not a note, rest, bar line or ending that fits here"
+    raise RequestError("opening", f"bar {bar}, character {position + 1} ({char!r}): {reason}, in {where}")
 
 
 def parse_request(values: Mapping, model: ModelDescription) -> TuneRequest:
@@ -190,6 +203,7 @@ def parse_request(values: Mapping, model: ModelDescription) -> TuneRequest:
 
     opening = get("opening")
     opening = "" if opening is None else _text("opening", opening, MAX_OPENING_CHARS, model)
+    opening = LEADING_BAR_LINE.sub("", opening, count=1)
     if opening.strip() == "":
         opening = ""
     if "\n\n" in opening:
