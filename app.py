@@ -41,7 +41,9 @@ VIEW_JS = (STATIC_DIR / "tune.js").read_text()
 VIEW_HEAD = (f'<script src="/gradio_api/file={ABCJS_DIR / "abcjs-basic-min.js"}"></script>'
              f'<link rel="stylesheet" href="/gradio_api/file={ABCJS_DIR / "abcjs-audio.css"}">')
 PAGE_CSS = (STATIC_DIR / "page.css").read_text()
-LAUNCH_OPTIONS = {"css": PAGE_CSS}  # Gradio 6 takes page CSS at launch: tests launch with these too
+# Gradio 6 takes page CSS at launch; mcp_server serves the API endpoints as tools for assistants
+# (at /gradio_api/mcp/). Tests launch with these too.
+LAUNCH_OPTIONS = {"css": PAGE_CSS, "mcp_server": True}
 
 EXAMPLES = [  # ready-made links (the page reads them like any share link)
     ("A reel in D", {"type": "reel", "key": "D", "mode": "Major", "seed": "7"}),

@@ -89,3 +89,36 @@ def test_the_pages_example_links_are_valid_links(served_app):
     for name, params in app.EXAMPLES:
         request, _ = from_query(params, app.description)
         assert request.seed == int(params["seed"]), name
+
+
+def test_compose_is_an_mcp_tool_with_every_parameter_described_and_it_writes_a_tune(served_app):
+    """What an assistant sees: the tool list served by the app, then a call."""
+    import asyncio
+    import json
+    import urllib.request
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+
+    from judge import judge_tunes
+    app, url = served_app
+    tools = json.loads(urllib.request.urlopen(f"{url}gradio_api/mcp/schema", timeout=30).read())
+    compose = next(t for t in tools if t["name"] == "compose")
+    properties = compose["inputSchema"]["properties"]
+    assert set(properties) == {"temperature", "seed", "strict", "tune_type", "meter", "key", "mode", "title",
+                               "opening", "max_chars"}
+    assert all(len(p.get("description", "")) > 10 for p in properties.values())
+    assert "ABC" in compose["description"]
+
+    async def call() -> str:
+        async with streamablehttp_client(f"{url}gradio_api/mcp/") as (read, write, _):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                listed = await session.list_tools()
+                assert "compose" in [tool.name for tool in listed.tools]
+                result = await session.call_tool("compose", {"seed": 3, "tune_type": "reel", "key": "D"})
+                return result.content[0].text
+
+    text = asyncio.run(call())
+    assert "\nZ: id:dc-reel-" in text and "\nK:D " in text
+    assert judge_tunes([text])[0]["ok"]
