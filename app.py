@@ -16,7 +16,9 @@ import gradio as gr
 
 from tunesmith.composer import Composer
 from tunesmith.engine import load_engine
-from tunesmith.request import ANY, FIELDS, METERS, MODES, TONICS, TUNE_TYPES, RequestError, parse_request
+from tunesmith.abc import tunebook
+from tunesmith.request import (ANY, FIELDS, MAX_CANDIDATES, METERS, MODES, TONICS, TUNE_TYPES, RequestError,
+                               parse_candidates, parse_request, parse_seed)
 from tunesmith.share import LinkError, from_query, to_query
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -101,7 +103,7 @@ def _page_values(lock, temperature, seed, strict, tune_type, meter, key, mode, t
 
 
 PAGE_INPUTS = ("lock", "temperature", "seed", "strict", "tune_type", "meter", "key", "mode", "title", "opening",
-               "max_chars")
+               "max_chars", "candidates")
 
 
 def check_page(*values):
@@ -110,25 +112,76 @@ def check_page(*values):
     if not named["lock"]:
         named["seed"] = 0  # drawn when the tune is written
     try:
-        parse_request({k: (v or None) if k == "title" else (v or "") if k == "opening" else v
-                       for k, v in named.items() if k in FIELDS}, description)
+        request = parse_request({k: (v or None) if k == "title" else (v or "") if k == "opening" else v
+                                 for k, v in named.items() if k in FIELDS}, description)
+        count = parse_candidates(named["candidates"])
+        if named["lock"]:
+            parse_seed(request.seed + count - 1)  # every candidate's seed must be a seed
         wrong, message = None, ""
     except RequestError as error:
         wrong, message = error.field, error.rule
     return [gr.validate(name != wrong, message if name == wrong else "") for name in PAGE_INPUTS]
 
 
-def write_tune(*values):
-    """The page's Generate: (seed, view) updates, each pair from the same tune."""
-    request = _request(_page_values(*values))
-    share = to_query(request, MODEL_HASH)
-    stream = composer.submit(request)
+def _count(value) -> int:
     try:
-        for text in stream.updates(UPDATE_INTERVAL):
-            yield request.seed, gr.HTML(value=text, share=share, writing=True)
-        yield request.seed, gr.HTML(value=stream.text, share=share, writing=False)
+        return parse_candidates(value)
+    except RequestError as error:
+        raise gr.Error(str(error)) from None
+
+
+def _ranked(tunes: list) -> list[dict]:
+    """Finished candidates, the model's likeliest first (mean log-likelihood per character)."""
+    def score(tune):
+        return tune.mean_log_likelihood if tune.mean_log_likelihood == tune.mean_log_likelihood else -1e9
+    return [{"seed": t.seed, "text": t.text, "score": score(t), "share": to_query(t.request, MODEL_HASH)}
+            for t in sorted(tunes, key=score, reverse=True)]
+
+
+def _choices(ranked: list[dict]) -> list[tuple[str, int]]:
+    return [(f"{rank}. seed {c['seed']} · score {c['score']:.3f}", c["seed"]) for rank, c in enumerate(ranked, 1)]
+
+
+def write_tune(*values, count=None):
+    """The page's Generate: (seed, view, candidates picker, candidates) updates; the seed and the
+    view always come from the same tune. Several candidates are written in one batched run (seeds
+    seed, seed+1, ...), the first shown as it is written, then all ranked, the best shown."""
+    count = _count(values[11] if count is None and len(values) > 11 else count or 1)
+    request = _request(_page_values(*values[:11]))
+    if count > 1:
+        parse_seed_or_error(request.seed + count - 1)
+    share = to_query(request, MODEL_HASH)
+    streams = composer.candidates(request, count)
+    hidden = gr.Radio(choices=[], value=None, visible=False)
+    try:
+        for text in streams[0].updates(UPDATE_INTERVAL):
+            yield request.seed, gr.HTML(value=text, share=share, writing=True, book=""), gr.skip(), gr.skip()
+        if count == 1:
+            yield request.seed, gr.HTML(value=streams[0].text, share=share, writing=False, book=""), hidden, []
+            return
+        ranked = _ranked([s.result() for s in streams])
+        best, book = ranked[0], tunebook([c["text"] for c in ranked])
+        yield (best["seed"], gr.HTML(value=best["text"], share=best["share"], writing=False, book=book),
+               gr.Radio(choices=_choices(ranked), value=best["seed"], visible=True), ranked)
     finally:
-        stream.cancel()
+        for stream in streams:
+            stream.cancel()
+
+
+def parse_seed_or_error(value) -> int:
+    try:
+        return parse_seed(value)
+    except RequestError as error:
+        raise gr.Error(f"candidates: the last candidate's {error}") from None
+
+
+def show_candidate(seed, ranked):
+    """Shows the picked candidate, with its own seed and share link."""
+    chosen = next((c for c in ranked or [] if c["seed"] == seed), None)
+    if chosen is None:
+        return gr.skip(), gr.skip()
+    book = tunebook([c["text"] for c in ranked])
+    return chosen["seed"], gr.HTML(value=chosen["text"], share=chosen["share"], writing=False, book=book)
 
 
 def read_link(request: gr.Request):
@@ -155,9 +208,9 @@ def read_link(request: gr.Request):
 
 def write_linked_tune(linked, *values):
     if not linked:
-        yield gr.skip(), gr.skip()
+        yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return
-    yield from write_tune(True, *values[1:])  # the link's own seed, whatever the lock says
+    yield from write_tune(True, *values[1:], count=1)  # the link's own seed, whatever the lock says
 
 
 def engine_info() -> dict:
@@ -197,7 +250,9 @@ with gr.Blocks(title="Tunesmith") as demo:
                 stop = gr.Button("Stop", variant="stop", elem_id="stop")
             view = gr.HTML("", html_template=VIEW_TEMPLATE, css_template=VIEW_CSS, js_on_load=VIEW_JS,
                            head=VIEW_HEAD, elem_id="tune-view", share="", writing=False,
-                           soundfont=SOUNDFONT_URL, model=MODEL_HASH)
+                           soundfont=SOUNDFONT_URL, model=MODEL_HASH, book="")
+            pick = gr.Radio([], label="Candidates, the model's likeliest first", visible=False, elem_id="pick",
+                            info="Each one plays, downloads and shares on its own.")
         with gr.Column(scale=2, min_width=280, elem_id="controls"):
             with gr.Row():
                 # No minimum/maximum here: Gradio would refuse out-of-range seeds with a toast of its
@@ -210,6 +265,8 @@ with gr.Blocks(title="Tunesmith") as demo:
                                     info="Lower is safer and more repetitive; higher is wilder.")
             strict = gr.Checkbox(value=True, label="Strict meter", elem_id="strict",
                                  info="Every bar holds the meter and the notation is always valid.")
+            count = gr.Slider(1, MAX_CANDIDATES, value=1, step=1, label="Candidates", elem_id="candidates",
+                              info="Several tunes in one go (seeds seed, seed+1, ...), ranked by the model's own score.")
             with gr.Accordion("Shape the tune", open=True):
                 with gr.Row():
                     tune_type = gr.Dropdown([ANY, *TUNE_TYPES], value=ANY, label="Tune type", elem_id="tune-type")
@@ -226,14 +283,18 @@ with gr.Blocks(title="Tunesmith") as demo:
             gr.Markdown(device_note(), elem_id="provider")
 
     page_inputs = [lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars]
-    writing = generate.click(write_tune, inputs=page_inputs, outputs=[seed, view], validator=check_page,
-                             api_visibility="private", trigger_mode="once")
+    ranked = gr.State([])
+    writing = generate.click(write_tune, inputs=[*page_inputs, count], outputs=[seed, view, pick, ranked],
+                             validator=check_page, api_visibility="private", trigger_mode="once")
+    pick.input(show_candidate, inputs=[pick, ranked], outputs=[seed, view], api_visibility="private",
+               show_progress="hidden")
     stop.click(None, cancels=[writing])
     seed.input(None, outputs=lock, js="() => true", api_visibility="private", show_progress="hidden")
     linked = gr.State(False)
     demo.load(read_link, outputs=[*page_inputs, link_notice, linked], api_visibility="private",
               show_progress="hidden").then(
-        write_linked_tune, inputs=[linked, *page_inputs], outputs=[seed, view], api_visibility="private")
+        write_linked_tune, inputs=[linked, *page_inputs], outputs=[seed, view, pick, ranked],
+        api_visibility="private")
     gr.api(compose, api_name="compose")
     gr.api(engine_info, api_name="engine", queue=False)
 

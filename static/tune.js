@@ -100,6 +100,17 @@ const downloads = {
   },
   svg: () => new Blob([svgFile()], { type: 'image/svg+xml' }),
 };
+// Several candidates: the whole set as one tunebook (props.book, best first, X:1, X:2, ...).
+const bookButton = $('.download-book');
+const showBook = () => { bookButton.hidden = !props.book; };
+watch('book', showBook);
+showBook();
+bookButton.addEventListener('click', () => {
+  const name = `tunesmith-candidates-${fileBase()}.abc`;
+  save(new Blob([props.book], { type: 'text/vnd.abc;charset=utf-8' }), name);
+  showStatus(`Saved ${name}`);
+});
+
 element.querySelectorAll('.download').forEach((button) => {
   button.addEventListener('click', () => {
     const kind = button.dataset.kind;

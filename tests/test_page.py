@@ -349,3 +349,33 @@ def test_a_browser_without_audio_is_told_so(browser, served_app):
         assert page.is_visible(f"{VIEW} .download[data-kind='mid']")  # the downloads still work
     finally:
         context.close()
+
+
+def test_candidates_are_written_together_ranked_and_each_one_shown_with_its_seed(open_page, served_app, tmp_path):
+    from tunesmith.abc import split_tunebook
+    page = open_page()
+    page.fill("#seed input", "500")
+    page.wait_for_function("document.querySelector('#lock input').checked")
+    page.fill("#candidates input[type='number']", "4")
+    page.press("#candidates input[type='number']", "Enter")
+    generate(page, served_app)
+    page.wait_for_selector("#pick input[type='radio']")
+    labels = page.eval_on_selector_all("#pick label", "ls => ls.map(l => l.textContent.trim())")
+    assert len(labels) == 4
+    scores = [float(label.rsplit("score ", 1)[1]) for label in labels]
+    assert scores == sorted(scores, reverse=True)  # the model's likeliest first
+    seeds = [int(label.split("seed ")[1].split(" ")[0]) for label in labels]
+    assert sorted(seeds) == [500, 501, 502, 503]
+    assert int(page.input_value("#seed input")) == seeds[0] and abc_text(page) == expected_tune(served_app, seed=seeds[0])
+    page.click(f"#pick label:has-text('seed {seeds[2]} ')")  # another candidate: its own tune, seed and link
+    page.wait_for_function(f"document.querySelector('#seed input').value === '{seeds[2]}'")
+    page.wait_for_timeout(300)
+    assert abc_text(page) == expected_tune(served_app, seed=seeds[2])
+    assert f"seed={seeds[2]}" in page.url
+    with page.expect_download() as download:
+        page.click(f"{VIEW} .download-book")
+    path = tmp_path / "book.abc"
+    download.value.save_as(path)
+    book = split_tunebook(path.read_text())
+    assert [tune.split("\n", 1)[1] for tune in book] == \
+        [expected_tune(served_app, seed=s).strip("\n").split("\n", 1)[1] for s in seeds]
