@@ -94,6 +94,7 @@ def test_the_pages_example_links_are_valid_links(served_app):
 def test_compose_is_an_mcp_tool_with_every_parameter_described_and_it_writes_a_tune(served_app):
     """What an assistant sees: the tool list served by the app, then a call."""
     import asyncio
+    import concurrent.futures
     import json
     import urllib.request
 
@@ -119,6 +120,8 @@ def test_compose_is_an_mcp_tool_with_every_parameter_described_and_it_writes_a_t
                 result = await session.call_tool("compose", {"seed": 3, "tune_type": "reel", "key": "D"})
                 return result.content[0].text
 
-    text = asyncio.run(call())
+    # In a thread of its own: Playwright's sync API (the browser tests) keeps an event loop in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        text = pool.submit(lambda: asyncio.run(call())).result(timeout=120)
     assert "\nZ: id:dc-reel-" in text and "\nK:D " in text
     assert judge_tunes([text])[0]["ok"]
