@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
 import gradio as gr
 
@@ -19,7 +20,7 @@ from tunesmith.engine import load_engine
 from tunesmith.abc import tunebook
 from tunesmith.request import (ANY, FIELDS, MAX_CANDIDATES, METERS, MODES, TONICS, TUNE_TYPES, RequestError,
                                parse_candidates, parse_request, parse_seed)
-from tunesmith.share import LinkError, from_query, to_query
+from tunesmith.share import LinkError, continuations_from_query, from_query, to_query
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 ABCJS_DIR = STATIC_DIR / "abcjs"
@@ -155,14 +156,16 @@ def write_tune(*values, count=None):
     hidden = gr.Radio(choices=[], value=None, visible=False)
     try:
         for text in streams[0].updates(UPDATE_INTERVAL):
-            yield request.seed, gr.HTML(value=text, share=share, writing=True, book=""), gr.skip(), gr.skip()
+            yield (request.seed, gr.HTML(value=text, share=share, writing=True, book=""), gr.skip(), gr.skip(),
+                   share)
         if count == 1:
-            yield request.seed, gr.HTML(value=streams[0].text, share=share, writing=False, book=""), hidden, []
+            yield (request.seed, gr.HTML(value=streams[0].text, share=share, writing=False, book=""), hidden, [],
+                   share)
             return
         ranked = _ranked([s.result() for s in streams])
         best, book = ranked[0], tunebook([c["text"] for c in ranked])
         yield (best["seed"], gr.HTML(value=best["text"], share=best["share"], writing=False, book=book),
-               gr.Radio(choices=_choices(ranked), value=best["seed"], visible=True), ranked)
+               gr.Radio(choices=_choices(ranked), value=best["seed"], visible=True), ranked, best["share"])
     finally:
         for stream in streams:
             stream.cancel()
@@ -179,9 +182,71 @@ def show_candidate(seed, ranked):
     """Shows the picked candidate, with its own seed and share link."""
     chosen = next((c for c in ranked or [] if c["seed"] == seed), None)
     if chosen is None:
-        return gr.skip(), gr.skip()
+        return gr.skip(), gr.skip(), gr.skip()
     book = tunebook([c["text"] for c in ranked])
-    return chosen["seed"], gr.HTML(value=chosen["text"], share=chosen["share"], writing=False, book=book)
+    return (chosen["seed"], gr.HTML(value=chosen["text"], share=chosen["share"], writing=False, book=book),
+            chosen["share"])
+
+
+def _continued(request, chain):
+    """The stream that writes `request`, then continues it from each (bar, seed) of `chain` in turn.
+    Earlier stages are written whole first (a few tens of ms each: the composer is fast)."""
+    stream = composer.submit(request)
+    for bar, seed in chain:
+        stream.wait()
+        bars = len(stream.snapshots)
+        if bar > bars:
+            stream.cancel()
+            raise gr.Error(f"bar: this tune has {bars} bars; continue from bar 1 to {bars}")
+        stream = composer.continue_from(stream.snapshot(bar), seed)
+    return stream
+
+
+def _link(query: str):
+    """A link's (request, continuations); gr.Error naming the link's parameter."""
+    params = dict(parse_qsl((query or "").lstrip("?"), keep_blank_values=True))
+    try:
+        return from_query(params, description)[0], continuations_from_query(params)
+    except LinkError as error:
+        raise gr.Error(f"link {error}") from None
+
+
+def _stream_link(request, chain):
+    """(seed, view, link) updates of one tune that a link names (continuations included)."""
+    share = to_query(request, MODEL_HASH, chain)
+    stream = _continued(request, chain)
+    try:
+        for text in stream.updates(UPDATE_INTERVAL):
+            yield request.seed, gr.HTML(value=text, share=share, writing=True, book=""), share
+        yield request.seed, gr.HTML(value=stream.text, share=share, writing=False, book=""), share
+    finally:
+        stream.cancel()
+
+
+def continue_tune(shown, bar, then_seed):
+    """Continue from here: keeps the tune shown up to bar `bar` exactly and writes the rest again,
+    with `then_seed` (its own seed writes the same tune again) or, when empty, a new seed."""
+    if not shown:
+        raise gr.Error("bar: write a tune first, then pick the bar to continue from")
+    request, chain = _link(shown)
+    try:
+        bar = _whole_bar(bar)
+        then = random.randrange(RANDOM_SEEDS) if then_seed in (None, "") else parse_seed(then_seed)
+    except RequestError as error:
+        raise gr.Error(str(error)) from None
+    # Bars 1..bar of a continuation that kept bars 1..b >= bar are its base's bars 1..bar: continue
+    # from the base (the tune's own seed then writes it again, and links stay short).
+    chain = (*(c for c in chain if c[0] < bar), (bar, then))
+    hidden = gr.Radio(choices=[], value=None, visible=False)
+    for seed_value, view_update, share in _stream_link(request, chain):
+        yield seed_value, then, view_update, hidden, [], share
+
+
+def _whole_bar(value) -> int:
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
+            or not 1 <= value <= 10_000:
+        raise RequestError("bar", "must be a bar number, 1 or more (click a note in the score to pick one)")
+    return int(value)
 
 
 def read_link(request: gr.Request):
@@ -189,12 +254,13 @@ def read_link(request: gr.Request):
     params = dict(request.query_params) if request is not None else {}
     keep = [gr.skip()] * 11
     if not params:
-        return *keep, gr.skip(), False
+        return *keep, gr.skip(), ""
     try:
         tune, model_hash = from_query(params, description)
+        continuations_from_query(params)
     except LinkError as error:
         return *keep, gr.Markdown(f"⚠️ This link cannot be read: {error}. Showing the usual settings.",
-                                  visible=True), False
+                                  visible=True), ""
     notice = ""
     if model_hash and model_hash != MODEL_HASH:
         notice = (f"ℹ️ This link was made with model `{model_hash}`; this page runs model `{MODEL_HASH}`, "
@@ -203,14 +269,19 @@ def read_link(request: gr.Request):
     # The link's tune is written at once; the lock stays off, so Generate then moves on to new seeds.
     return (False, tune.temperature, tune.seed, tune.strict, type_name, tune.meter or ANY, tune.key or ANY,
             tune.mode or ANY, tune.title or "", tune.opening, tune.max_chars,
-            gr.Markdown(notice, visible=bool(notice)), True)
+            gr.Markdown(notice, visible=bool(notice)), "?" + urlencode(params))
 
 
-def write_linked_tune(linked, *values):
-    if not linked:
-        yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+def write_linked_tune(link):
+    """Writes the tune a share link names, continuations included (the lock is left off)."""
+    if not link:
+        yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return
-    yield from write_tune(True, *values[1:], count=1)  # the link's own seed, whatever the lock says
+    request, chain = _link(link)
+    hidden = gr.Radio(choices=[], value=None, visible=False)
+    then = chain[-1][1] if chain else None
+    for seed_value, view_update, share in _stream_link(request, chain):
+        yield seed_value, then, view_update, hidden, [], share
 
 
 def engine_info() -> dict:
@@ -253,6 +324,12 @@ with gr.Blocks(title="Tunesmith") as demo:
                            soundfont=SOUNDFONT_URL, model=MODEL_HASH, book="")
             pick = gr.Radio([], label="Candidates, the model's likeliest first", visible=False, elem_id="pick",
                             info="Each one plays, downloads and shares on its own.")
+            with gr.Row(elem_id="continue-row"):
+                from_bar = gr.Number(value=None, label="Continue from bar", elem_id="from-bar",
+                                     info="Click a note in the score, or type a bar number.")
+                then_seed = gr.Number(value=None, label="Continuation seed", elem_id="then-seed",
+                                      info="Empty: a new ending each time. The tune's own seed writes it again.")
+                continue_button = gr.Button("Continue from this bar", elem_id="continue")
         with gr.Column(scale=2, min_width=280, elem_id="controls"):
             with gr.Row():
                 # No minimum/maximum here: Gradio would refuse out-of-range seeds with a toast of its
@@ -284,16 +361,20 @@ with gr.Blocks(title="Tunesmith") as demo:
 
     page_inputs = [lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars]
     ranked = gr.State([])
-    writing = generate.click(write_tune, inputs=[*page_inputs, count], outputs=[seed, view, pick, ranked],
+    shown = gr.State("")  # the link of the tune on screen: what "Continue from this bar" continues
+    writing = generate.click(write_tune, inputs=[*page_inputs, count], outputs=[seed, view, pick, ranked, shown],
                              validator=check_page, api_visibility="private", trigger_mode="once")
-    pick.input(show_candidate, inputs=[pick, ranked], outputs=[seed, view], api_visibility="private",
+    pick.input(show_candidate, inputs=[pick, ranked], outputs=[seed, view, shown], api_visibility="private",
                show_progress="hidden")
-    stop.click(None, cancels=[writing])
+    continuing = continue_button.click(continue_tune, inputs=[shown, from_bar, then_seed],
+                                       outputs=[seed, then_seed, view, pick, ranked, shown],
+                                       api_visibility="private", trigger_mode="once")
+    stop.click(None, cancels=[writing, continuing])
     seed.input(None, outputs=lock, js="() => true", api_visibility="private", show_progress="hidden")
-    linked = gr.State(False)
+    linked = gr.State("")  # the page's link query, when it was opened from one
     demo.load(read_link, outputs=[*page_inputs, link_notice, linked], api_visibility="private",
               show_progress="hidden").then(
-        write_linked_tune, inputs=[linked, *page_inputs], outputs=[seed, view, pick, ranked],
+        write_linked_tune, inputs=[linked], outputs=[seed, then_seed, view, pick, ranked, shown],
         api_visibility="private")
     gr.api(compose, api_name="compose")
     gr.api(engine_info, api_name="engine", queue=False)

@@ -37,8 +37,19 @@ function draw() {
     add_classes: true,
     staffwidth: Math.max(250, drawnWidth - 30),
     wrap: { minSpacing: 1.8, maxSpacing: 2.7, preferredMeasuresPerLine: 4 },
+    clickListener: pickBar,
   })[0];
   scheduleSynth();
+}
+// Clicking a note picks its bar for "Continue from bar": abcjs numbers the drawn bars from 0
+// across the whole tune (class abcjs-mm<N>), the app from 1 (a pickup is bar 1).
+function pickBar(abcElem, tuneNumber, classes) {
+  const match = /abcjs-mm(\d+)/.exec(classes || '');
+  const input = document.querySelector('#from-bar input');
+  if (!match || !input) return;
+  input.value = String(Number(match[1]) + 1);
+  input.dispatchEvent(new Event('input', { bubbles: true }));
+  showStatus(`Bar ${input.value} picked: "Continue from this bar" keeps bars 1 to ${input.value} and writes the rest again.`);
 }
 const redraw = () => { if (frame === null) frame = requestAnimationFrame(draw); };
 // Updates can arrive faster than the screen refreshes: draw at most once a frame.

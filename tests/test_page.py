@@ -379,3 +379,44 @@ def test_candidates_are_written_together_ranked_and_each_one_shown_with_its_seed
     book = split_tunebook(path.read_text())
     assert [tune.split("\n", 1)[1] for tune in book] == \
         [expected_tune(served_app, seed=s).strip("\n").split("\n", 1)[1] for s in seeds]
+
+
+def test_continue_from_a_clicked_bar_keeps_the_opening_and_the_same_seed_writes_the_tune_again(
+        open_page, served_app):
+    app, _ = served_app
+    page = open_page()
+    page.fill("#seed input", "600")
+    page.wait_for_function("document.querySelector('#lock input').checked")
+    original = generate(page, served_app)
+    # abcjs finds the nearest note itself (a staff line drawn over it takes the event): force the click
+    page.click(f"{VIEW} .score .abcjs-note.abcjs-mm2", force=True)  # a note of the third drawn bar
+    page.wait_for_function("document.querySelector('#from-bar input').value === '3'")
+    page.fill("#then-seed input", "600")  # the tune's own seed: the same tune again
+    page.click("#continue")
+    page.wait_for_timeout(300)
+    assert wait_until_idle(page, served_app) == original
+    page.fill("#then-seed input", "601")  # another seed: bars 1-3 kept exactly, the rest new
+    page.click("#continue")
+    page.wait_for_timeout(300)
+    continued = wait_until_idle(page, served_app)
+    stream = app.composer.submit(parse_request({"seed": 600}, app.description))
+    stream.wait()
+    kept = stream.snapshot(3).text
+    assert continued.startswith(kept) and continued != original
+    assert continued == app.composer.continue_from(stream.snapshot(3), 601).result().text
+    link = page.url
+    assert "bar=3" in link and "then=601" in link
+    fresh = open_page("?" + urlsplit(link).query)  # the continuation's own link writes it again
+    fresh.wait_for_selector(f"{VIEW} .score svg")
+    assert wait_until_idle(fresh, served_app) == continued
+
+
+def test_continuing_past_the_last_bar_is_refused_with_the_bar_count(open_page, served_app):
+    page = open_page()
+    generate(page, served_app)
+    before = abc_text(page)
+    page.fill("#from-bar input", "999")
+    page.click("#continue")
+    toast = page.wait_for_selector(":text('continue from bar 1 to')", timeout=10000)
+    assert "bar:" in toast.inner_text() or "this tune has" in toast.inner_text()
+    assert abc_text(page) == before

@@ -46,3 +46,18 @@ def test_a_link_without_a_model_hash_reads_as_none():
     request, model_hash = from_query({"seed": "5", "strict": "0"}, MODEL)
     assert (request.seed, request.strict, model_hash) == (5, False, None)
 
+
+
+def test_continuations_survive_the_link_and_bad_ones_name_their_parameter():
+    from tunesmith.share import continuations_from_query
+    request = parse_request({"seed": 9}, MODEL)
+    query = to_query(request, "abcdef123456", ((4, 77), (9, 3)))
+    assert "bar=4%2C9" in query and "then=77%2C3" in query
+    assert from_query(params(query), MODEL)[0] == request
+    assert continuations_from_query(params(query)) == ((4, 77), (9, 3))
+    assert continuations_from_query(params(to_query(request, "x"))) == ()
+    for bad, param in (("?bar=4&then=x", "then"), ("?bar=0&then=1", "bar"), ("?bar=4,5&then=1", "then"),
+                       ("?bar=4&then=99999999999", "then")):
+        with pytest.raises(LinkError) as error:
+            continuations_from_query(params(bad))
+        assert error.value.field == param

@@ -16,13 +16,17 @@ from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from .model import ModelDescription
-from .request import ANY, TUNE_TYPES, RequestError, TuneRequest, parse_request
+from .request import ANY, TUNE_TYPES, RequestError, TuneRequest, parse_request, parse_seed
 
 # URL parameter -> request field (the names people see in a link are short).
 PARAMS = {"type": "tune_type", "meter": "meter", "key": "key", "mode": "mode", "title": "title",
           "opening": "opening", "temperature": "temperature", "seed": "seed", "length": "max_chars",
           "strict": "strict"}
 MODEL_PARAM = "model"
+# A continuation ("from bar N, with seed T"; a chain for a continuation of a continuation):
+# comma lists of equal length, applied in order to the tune the other parameters write.
+BAR_PARAM, THEN_PARAM = "bar", "then"
+MAX_CONTINUATIONS = 16
 MAX_PARAM_CHARS = 1000  # longer than any field allows: a longer value is refused before parsing
 _TYPE_NAMES = {corpus: name for name, corpus in TUNE_TYPES.items()}
 _FIELD_PARAMS = {field: param for param, field in PARAMS.items()}
@@ -32,8 +36,9 @@ class LinkError(RequestError):
     """A link's parameter is wrong; `field` is the parameter's name in the link."""
 
 
-def to_query(request: TuneRequest, model_hash: str) -> str:
-    """The query string (with its leading '?') that writes `request` again on the model `model_hash`."""
+def to_query(request: TuneRequest, model_hash: str, continuations: tuple[tuple[int, int], ...] = ()) -> str:
+    """The query string (with its leading '?') that writes `request` again on the model `model_hash`,
+    then continues it from each (bar, seed) in turn."""
     values = {
         "type": _TYPE_NAMES.get(request.tune_type, ANY) if request.tune_type else ANY,
         "meter": request.meter or ANY, "key": request.key or ANY, "mode": request.mode or ANY,
@@ -42,6 +47,9 @@ def to_query(request: TuneRequest, model_hash: str) -> str:
         "length": str(request.max_chars), "strict": "1" if request.strict else "0",
         MODEL_PARAM: model_hash,
     }
+    if continuations:
+        values[BAR_PARAM] = ",".join(str(bar) for bar, _ in continuations)
+        values[THEN_PARAM] = ",".join(str(seed) for _, seed in continuations)
     return "?" + urlencode({k: v for k, v in values.items() if v != ""})
 
 
@@ -69,8 +77,11 @@ def from_query(params: Mapping[str, str], model: ModelDescription) -> tuple[Tune
     """
     values = {}
     for param, text in params.items():
+        if param in (BAR_PARAM, THEN_PARAM):
+            continue  # read by continuations_from_query
         if param != MODEL_PARAM and param not in PARAMS:
-            raise LinkError(param, f"is not a link parameter (parameters: {', '.join([*PARAMS, MODEL_PARAM])})")
+            raise LinkError(param, f"is not a link parameter (parameters: "
+                                   f"{', '.join([*PARAMS, MODEL_PARAM, BAR_PARAM, THEN_PARAM])})")
         if not isinstance(text, str) or len(text) > MAX_PARAM_CHARS:
             raise LinkError(param, f"must be text of at most {MAX_PARAM_CHARS} characters")
         if param == MODEL_PARAM:
@@ -92,3 +103,26 @@ def from_query(params: Mapping[str, str], model: ModelDescription) -> tuple[Tune
         raise LinkError(_FIELD_PARAMS.get(error.field, error.field), error.rule) from None
     model_hash = params.get(MODEL_PARAM)
     return request, (model_hash if isinstance(model_hash, str) and model_hash else None)
+
+
+def continuations_from_query(params: Mapping[str, str]) -> tuple[tuple[int, int], ...]:
+    """The link's continuations, (bar, seed) pairs in order; LinkError naming `bar` or `then`."""
+    bars, seeds = params.get(BAR_PARAM, ""), params.get(THEN_PARAM, "")
+    if not bars and not seeds:
+        return ()
+    if not isinstance(bars, str) or not isinstance(seeds, str) or len(bars) + len(seeds) > MAX_PARAM_CHARS:
+        raise LinkError(BAR_PARAM, f"must be text of at most {MAX_PARAM_CHARS} characters")
+    bar_list = [_whole(BAR_PARAM, b) for b in bars.split(",")]
+    seed_list = [parse_seed_for_link(_whole(THEN_PARAM, t)) for t in seeds.split(",")]
+    if len(bar_list) != len(seed_list):
+        raise LinkError(THEN_PARAM, f"must give one seed per bar in {BAR_PARAM} ({len(bar_list)})")
+    if len(bar_list) > MAX_CONTINUATIONS or min(bar_list) < 1:
+        raise LinkError(BAR_PARAM, f"must be 1 to {MAX_CONTINUATIONS} bar numbers, each 1 or more")
+    return tuple(zip(bar_list, seed_list))
+
+
+def parse_seed_for_link(value: int) -> int:
+    try:
+        return parse_seed(value)
+    except RequestError as error:
+        raise LinkError(THEN_PARAM, error.rule) from None
