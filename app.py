@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 import gradio as gr
 
 from tunesmith.composer import Composer
+from tunesmith.edit import continuation_request
 from tunesmith.engine import load_engine
 from tunesmith.abc import tunebook
 from tunesmith.request import (ANY, FIELDS, MAX_CANDIDATES, METERS, MODES, TONICS, TUNE_TYPES, RequestError,
@@ -157,15 +158,16 @@ def write_tune(*values, count=None):
     try:
         for text in streams[0].updates(UPDATE_INTERVAL):
             yield (request.seed, gr.HTML(value=text, share=share, writing=True, book=""), gr.skip(), gr.skip(),
-                   share)
+                   share, gr.skip(), False)
         if count == 1:
             yield (request.seed, gr.HTML(value=streams[0].text, share=share, writing=False, book=""), hidden, [],
-                   share)
+                   share, streams[0].text, False)
             return
         ranked = _ranked([s.result() for s in streams])
         best, book = ranked[0], tunebook([c["text"] for c in ranked])
         yield (best["seed"], gr.HTML(value=best["text"], share=best["share"], writing=False, book=book),
-               gr.Radio(choices=_choices(ranked), value=best["seed"], visible=True), ranked, best["share"])
+               gr.Radio(choices=_choices(ranked), value=best["seed"], visible=True), ranked, best["share"],
+               best["text"], False)
     finally:
         for stream in streams:
             stream.cancel()
@@ -182,10 +184,10 @@ def show_candidate(seed, ranked):
     """Shows the picked candidate, with its own seed and share link."""
     chosen = next((c for c in ranked or [] if c["seed"] == seed), None)
     if chosen is None:
-        return gr.skip(), gr.skip(), gr.skip()
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
     book = tunebook([c["text"] for c in ranked])
     return (chosen["seed"], gr.HTML(value=chosen["text"], share=chosen["share"], writing=False, book=book),
-            chosen["share"])
+            chosen["share"], chosen["text"], False)
 
 
 def _continued(request, chain):
@@ -212,34 +214,42 @@ def _link(query: str):
 
 
 def _stream_link(request, chain):
-    """(seed, view, link) updates of one tune that a link names (continuations included)."""
+    """(seed, view, link, edit box) updates of one tune that a link names (continuations included)."""
     share = to_query(request, MODEL_HASH, chain)
     stream = _continued(request, chain)
     try:
         for text in stream.updates(UPDATE_INTERVAL):
-            yield request.seed, gr.HTML(value=text, share=share, writing=True, book=""), share
-        yield request.seed, gr.HTML(value=stream.text, share=share, writing=False, book=""), share
+            yield request.seed, gr.HTML(value=text, share=share, writing=True, book=""), share, gr.skip()
+        yield request.seed, gr.HTML(value=stream.text, share=share, writing=False, book=""), share, stream.text
     finally:
         stream.cancel()
 
 
-def continue_tune(shown, bar, then_seed):
+def continue_tune(shown, bar, then_seed, edited=False, edit_text="", strict=True, temperature=None, max_chars=None):
     """Continue from here: keeps the tune shown up to bar `bar` exactly and writes the rest again,
-    with `then_seed` (its own seed writes the same tune again) or, when empty, a new seed."""
-    if not shown:
-        raise gr.Error("bar: write a tune first, then pick the bar to continue from")
-    request, chain = _link(shown)
+    with `then_seed` (its own seed writes the same tune again) or, when empty, a new seed. An
+    edited tune is kept up to that bar as the opening of a new request (tunesmith/edit.py)."""
     try:
         bar = _whole_bar(bar)
         then = random.randrange(RANDOM_SEEDS) if then_seed in (None, "") else parse_seed(then_seed)
+        if edited:
+            request = continuation_request(edit_text or "", bar, then, description, strict=bool(strict),
+                                           temperature=temperature, max_chars=max_chars)
     except RequestError as error:
         raise gr.Error(str(error)) from None
+    hidden = gr.Radio(choices=[], value=None, visible=False)
+    if edited:
+        for seed_value, view_update, share, text in _stream_link(request, ()):
+            yield seed_value, then, view_update, hidden, [], share, text, False
+        return
+    if not shown:
+        raise gr.Error("bar: write a tune first, then pick the bar to continue from")
+    request, chain = _link(shown)
     # Bars 1..bar of a continuation that kept bars 1..b >= bar are its base's bars 1..bar: continue
     # from the base (the tune's own seed then writes it again, and links stay short).
     chain = (*(c for c in chain if c[0] < bar), (bar, then))
-    hidden = gr.Radio(choices=[], value=None, visible=False)
-    for seed_value, view_update, share in _stream_link(request, chain):
-        yield seed_value, then, view_update, hidden, [], share
+    for seed_value, view_update, share, text in _stream_link(request, chain):
+        yield seed_value, then, view_update, hidden, [], share, text, False
 
 
 def _whole_bar(value) -> int:
@@ -275,13 +285,18 @@ def read_link(request: gr.Request):
 def write_linked_tune(link):
     """Writes the tune a share link names, continuations included (the lock is left off)."""
     if not link:
-        yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        yield (gr.skip(),) * 8
         return
     request, chain = _link(link)
     hidden = gr.Radio(choices=[], value=None, visible=False)
     then = chain[-1][1] if chain else None
-    for seed_value, view_update, share in _stream_link(request, chain):
-        yield seed_value, then, view_update, hidden, [], share
+    for seed_value, view_update, share, text in _stream_link(request, chain):
+        yield seed_value, then, view_update, hidden, [], share, text, False
+
+
+def preview_edit(text):
+    """An edit redraws the score at once; it has no link until it is continued."""
+    return gr.HTML(value=text or "", share="", writing=False, book=""), True
 
 
 def engine_info() -> dict:
@@ -324,6 +339,11 @@ with gr.Blocks(title="Tunesmith") as demo:
                            soundfont=SOUNDFONT_URL, model=MODEL_HASH, book="")
             pick = gr.Radio([], label="Candidates, the model's likeliest first", visible=False, elem_id="pick",
                             info="Each one plays, downloads and shares on its own.")
+            with gr.Accordion("Edit the ABC", open=False, elem_id="edit-accordion"):
+                edit_box = gr.Textbox(label="ABC notation (editable)", lines=10, max_lines=30, elem_id="edit",
+                                      elem_classes=["monospace"],
+                                      info="Changes redraw the score. Then click a bar and continue from it: "
+                                           "the tune up to that bar is kept as you wrote it.")
             with gr.Row(elem_id="continue-row"):
                 from_bar = gr.Number(value=None, label="Continue from bar", elem_id="from-bar",
                                      info="Click a note in the score, or type a bar number.")
@@ -362,19 +382,24 @@ with gr.Blocks(title="Tunesmith") as demo:
     page_inputs = [lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars]
     ranked = gr.State([])
     shown = gr.State("")  # the link of the tune on screen: what "Continue from this bar" continues
-    writing = generate.click(write_tune, inputs=[*page_inputs, count], outputs=[seed, view, pick, ranked, shown],
+    edited = gr.State(False)  # the edit box holds a person's edit: continue from its text instead
+    writing = generate.click(write_tune, inputs=[*page_inputs, count], outputs=[seed, view, pick, ranked, shown, edit_box, edited],
                              validator=check_page, api_visibility="private", trigger_mode="once")
-    pick.input(show_candidate, inputs=[pick, ranked], outputs=[seed, view, shown], api_visibility="private",
+    pick.input(show_candidate, inputs=[pick, ranked], outputs=[seed, view, shown, edit_box, edited],
+               api_visibility="private",
                show_progress="hidden")
-    continuing = continue_button.click(continue_tune, inputs=[shown, from_bar, then_seed],
-                                       outputs=[seed, then_seed, view, pick, ranked, shown],
+    continuing = continue_button.click(continue_tune, inputs=[shown, from_bar, then_seed, edited, edit_box, strict,
+                                                              temperature, max_chars],
+                                       outputs=[seed, then_seed, view, pick, ranked, shown, edit_box, edited],
                                        api_visibility="private", trigger_mode="once")
     stop.click(None, cancels=[writing, continuing])
     seed.input(None, outputs=lock, js="() => true", api_visibility="private", show_progress="hidden")
+    edit_box.input(preview_edit, inputs=edit_box, outputs=[view, edited], api_visibility="private",
+                   show_progress="hidden", trigger_mode="always_last")
     linked = gr.State("")  # the page's link query, when it was opened from one
     demo.load(read_link, outputs=[*page_inputs, link_notice, linked], api_visibility="private",
               show_progress="hidden").then(
-        write_linked_tune, inputs=[linked], outputs=[seed, then_seed, view, pick, ranked, shown],
+        write_linked_tune, inputs=[linked], outputs=[seed, then_seed, view, pick, ranked, shown, edit_box, edited],
         api_visibility="private")
     gr.api(compose, api_name="compose")
     gr.api(engine_info, api_name="engine", queue=False)

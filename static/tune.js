@@ -60,7 +60,13 @@ new ResizeObserver(() => {
 
 // ---- the share link --------------------------------------------------------------------------
 const shareUrl = () => location.origin + location.pathname + (props.share || '');
-watch('share', () => { if (props.share) history.replaceState(null, '', props.share); });
+const copyLink = $('.copy-link');
+function onShare() {  // an edit has no link until it is continued
+  copyLink.hidden = !props.share;
+  if (props.share) history.replaceState(null, '', props.share);
+}
+watch('share', onShare);
+onShare();
 
 async function copy(text, done) {
   try {
@@ -70,7 +76,7 @@ async function copy(text, done) {
     showStatus(`Copy it from here: ${text}`);
   }
 }
-$('.copy-link').addEventListener('click', () => copy(shareUrl(), 'Link copied.'));
+copyLink.addEventListener('click', () => copy(shareUrl(), 'Link copied.'));
 $('.copy-abc').addEventListener('click', () => copy(currentAbc(), 'ABC copied.'));
 
 // ---- downloads -------------------------------------------------------------------------------

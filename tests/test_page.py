@@ -420,3 +420,41 @@ def test_continuing_past_the_last_bar_is_refused_with_the_bar_count(open_page, s
     toast = page.wait_for_selector(":text('continue from bar 1 to')", timeout=10000)
     assert "bar:" in toast.inner_text() or "this tune has" in toast.inner_text()
     assert abc_text(page) == before
+
+
+def type_edit(page, text: str) -> None:
+    """Puts `text` in the edit box as a person would: the last character typed (a filled value alone
+    does not always reach Gradio as an input event)."""
+    page.fill("#edit textarea", text[:-1])
+    page.type("#edit textarea", text[-1])
+
+
+def test_an_edit_redraws_the_score_and_can_be_continued_and_a_broken_one_is_refused(open_page, served_app):
+    page = open_page()
+    page.fill("#seed input", "700")
+    page.wait_for_function("document.querySelector('#lock input').checked")
+    page.click("#meter input")
+    page.click("ul[role='listbox'] li:text-is('6/8')")
+    original = generate(page, served_app)
+    page.click("#edit-accordion button, #edit-accordion .label-wrap")
+    assert page.input_value("#edit textarea") == original
+    header, body = original.split("\nL:1/8\n", 1)
+    key_line, music = body.split("\n", 1)
+    first_bar, rest = music.split("|", 1)
+    edited = f"{header}\nL:1/8\n{key_line}\nGAB dBG|{rest}"  # a new first bar, still 6/8
+    type_edit(page, edited)
+    page.wait_for_function(f"document.querySelector('{VIEW} .abc-text').textContent.includes('GAB dBG|')")
+    assert not page.is_visible(f"{VIEW} .copy-link")  # an edit has no link until it is continued
+    page.fill("#from-bar input", "2")
+    page.fill("#then-seed input", "5")
+    page.click("#continue")
+    page.wait_for_timeout(300)
+    continued = wait_until_idle(page, served_app)
+    second_bar = rest.split("|", 1)[0]
+    assert f"{key_line}\nGAB dBG|{second_bar}|" in continued  # the edit, kept up to bar 2
+    assert page.is_visible(f"{VIEW} .copy-link") and "opening=" in page.url  # an ordinary link now
+    type_edit(page, continued.replace("GAB dBG|", "GAB dBGA|", 1))  # bar 1 overflows 6/8
+    page.fill("#from-bar input", "2")
+    page.click("#continue")
+    toast = page.wait_for_selector(":text('bar 1, character')", timeout=10000)
+    assert "overflows" in toast.inner_text()
