@@ -372,6 +372,11 @@ def test_candidates_are_written_together_ranked_and_each_one_shown_with_its_seed
     page.wait_for_timeout(300)
     assert abc_text(page) == expected_tune(served_app, seed=seeds[2])
     assert f"seed={seeds[2]}" in page.url
+    with page.expect_download() as download:  # the picked candidate downloads on its own
+        page.click(f"{VIEW} .download[data-kind='abc']")
+    alone = tmp_path / download.value.suggested_filename
+    download.value.save_as(alone)
+    assert f"-seed-{seeds[2]}" in alone.name and alone.read_text() == expected_tune(served_app, seed=seeds[2])
     with page.expect_download() as download:
         page.click(f"{VIEW} .download-book")
     path = tmp_path / "book.abc"
