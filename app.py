@@ -47,7 +47,8 @@ VIEW_HEAD = (f'<script src="/gradio_api/file={ABCJS_DIR / "abcjs-basic-min.js"}"
 PAGE_CSS = (STATIC_DIR / "page.css").read_text()
 # Gradio 6 takes page CSS at launch; mcp_server serves the API endpoints as tools for assistants
 # (at /gradio_api/mcp/). Tests launch with these too.
-LAUNCH_OPTIONS = {"css": PAGE_CSS, "mcp_server": True}
+# max_file_size: the app takes no files, so uploads are refused beyond a few bytes.
+LAUNCH_OPTIONS = {"css": PAGE_CSS, "mcp_server": True, "max_file_size": "1kb"}
 
 EXAMPLES = [  # ready-made links (the page reads them like any share link)
     ("A reel in D", {"type": "reel", "key": "D", "mode": "Major", "seed": "7"}),
@@ -85,6 +86,24 @@ def compose(temperature: float = defaults.temperature, seed: int = 0, strict: bo
         yield from stream.updates(UPDATE_INTERVAL)
     finally:
         stream.cancel()  # the listener left (or the tune is done): free the row at the next step
+
+
+API_FIELDS = ("temperature", "seed", "strict", "tune_type", "meter", "key", "mode", "title", "opening", "max_chars")
+
+
+def check_api(*values):
+    """Runs before the queue for /compose (gradio_client, REST /call, MCP): the raw values (the
+    endpoint does no preprocessing) through the request parser; a message for the field it refuses."""
+    if len(values) != len(API_FIELDS):
+        return [gr.validate(False, f"compose takes {len(API_FIELDS)} values ({', '.join(API_FIELDS)}), "
+                                   f"not {len(values)}")] + [gr.validate(True, "")] * (len(API_FIELDS) - 1)
+    named = dict(zip(API_FIELDS, values))
+    try:
+        parse_request({**named, "title": named["title"] or None, "opening": named["opening"] or ""}, description)
+        wrong, message = None, ""
+    except RequestError as error:  # Gradio names the parameter before the message
+        wrong, message = error.field, error.rule
+    return [gr.validate(name != wrong, message if name == wrong else "") for name in API_FIELDS]
 
 
 def _request(values: dict):
@@ -402,10 +421,14 @@ with gr.Blocks(title="Tunesmith") as demo:
         write_linked_tune, inputs=[linked], outputs=[seed, then_seed, view, pick, ranked, shown, edit_box, edited],
         api_visibility="private")
     gr.api(compose, api_name="compose")
+    # gr.api takes no validator in Gradio 6.31; the event it makes does: set it there.
+    next(fn for fn in demo.fns.values() if fn.api_name == "compose").validator = check_api
     gr.api(engine_info, api_name="engine", queue=False)
 
 # Every stream is a row of the one composer: let as many run as it steps together.
-demo.queue(default_concurrency_limit=composer.max_rows, max_size=4 * composer.max_rows)
+# api_open=False: /gradio_api/run/... (which skips the queue and its validators, and answers a
+# stream with its first update only) is closed; gradio_client, /call and MCP go through the queue.
+demo.queue(default_concurrency_limit=composer.max_rows, max_size=4 * composer.max_rows, api_open=False)
 
 if __name__ == "__main__":
     demo.launch(theme=gr.themes.Soft(), **LAUNCH_OPTIONS)

@@ -125,3 +125,70 @@ def test_compose_is_an_mcp_tool_with_every_parameter_described_and_it_writes_a_t
         text = pool.submit(lambda: asyncio.run(call())).result(timeout=120)
     assert "\nZ: id:dc-reel-" in text and "\nK:D " in text
     assert judge_tunes([text])[0]["ok"]
+
+
+NAN, INF = float("nan"), float("inf")
+BAD_INPUTS = [  # (field, bad value): every field, every kind of wrong
+    *[("temperature", v) for v in (None, "x", "1.0", [], True, NAN, INF, -INF, 9.0, 0.0, "")],
+    *[("seed", v) for v in (None, "abc", "5", 1.5, -1, 2**31, True, NAN, {}, 3.7)],
+    *[("strict", v) for v in (None, "false", "true", 1, 0, [])],
+    *[("tune_type", v) for v in (5, "polka2", True)],
+    *[("meter", v) for v in ("7/8", 3)],
+    *[("key", v) for v in ("H", ["D"])],
+    *[("mode", v) for v in ("Lydian", 1.0)],
+    *[("title", v) for v in ("Caf\u00e9", "A\x00B", "\ud800", "A" * 81, 5, "<b>x</b>")],
+    *[("opening", v) for v in ("GA\n\nB", "X" * 601, 5, "GAB\x00")],
+    *[("max_chars", v) for v in (5, 1.5, "2000", None, 10**9, True)],
+]
+
+
+def call_data(field, value):
+    values = {**DEFAULTS, field: value}
+    return [values[name] for name in DEFAULTS]
+
+
+@pytest.mark.parametrize("field, value", BAD_INPUTS, ids=[f"{f}={v!r}"[:40] for f, v in BAD_INPUTS])
+def test_a_bad_input_is_refused_before_the_queue_naming_its_field(served_app, field, value):
+    """Raw REST /call (what any script can send): refused with 422 and the app's message for that
+    field, nothing generated."""
+    import json
+    import urllib.error
+    import urllib.request
+    app, url = served_app
+    before = app.composer.stats()["rows_stepped"]
+    body = json.dumps({"data": call_data(field, value)}, allow_nan=True).encode()
+    request = urllib.request.Request(f"{url}gradio_api/call/compose", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 422
+    verdicts = json.loads(refused.value.read())["detail"]
+    wrong = [v for v in verdicts if not v["is_valid"]]
+    assert len(wrong) == 1 and wrong[0]["parameter_name"] == field and len(wrong[0]["message"]) > 10
+    assert app.composer.stats()["rows_stepped"] == before  # nothing was written
+
+
+def test_gradio_client_gets_the_field_and_the_rule(client):
+    for field, value in (("seed", 1.5), ("strict", None), ("temperature", "x"), ("title", "Caf\u00e9")):
+        with pytest.raises(Exception) as error:
+            client.predict(**{field: value}, api_name="/compose")
+        assert f"{field}:" in str(error.value) and "must" in str(error.value) or "holds" in str(error.value)
+
+
+def test_run_is_closed_and_uploads_are_refused(served_app):
+    import json
+    import urllib.error
+    import urllib.request
+    _, url = served_app
+    run = urllib.request.Request(f"{url}gradio_api/run/compose", data=json.dumps({"data": call_data("seed", 1)}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as closed:
+        urllib.request.urlopen(run, timeout=30)
+    assert closed.value.code in (403, 404) and b"queue" in closed.value.read()
+    body = (b'--b\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n\r\n' + b"A" * 5000 +
+            b"\r\n--b--\r\n")
+    upload = urllib.request.Request(f"{url}gradio_api/upload", data=body,
+                                    headers={"Content-Type": "multipart/form-data; boundary=b"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(upload, timeout=30)
+    assert refused.value.code == 413
