@@ -8,6 +8,7 @@ browser side (score, playback, downloads, share link) is static/tune.js.
 """
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,8 +28,10 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 ABCJS_DIR = STATIC_DIR / "abcjs"
 SOUNDFONT_URL = f"/gradio_api/file={STATIC_DIR / 'soundfont'}/"  # abcjs adds <instrument>-mp3/<note>.mp3
 UPDATE_INTERVAL = 0.05  # seconds between updates sent to a listener: faster than the eye, not per character
+MAX_SECONDS_PER_TUNE = 120  # a tune takes well under a second on a free CPU: past this the server is stuck or swamped
 RANDOM_SEEDS = 100_000  # an unlocked seed is drawn from 0..RANDOM_SEEDS-1: short enough to write down
 gr.set_static_paths([str(STATIC_DIR)])
+log = logging.getLogger("tunesmith.app")
 
 engine = load_engine()
 composer = Composer(engine)
@@ -83,7 +86,7 @@ def compose(temperature: float = defaults.temperature, seed: int = 0, strict: bo
                             key=key, mode=mode, title=title, opening=opening, max_chars=max_chars))
     stream = composer.submit(request)
     try:
-        yield from stream.updates(UPDATE_INTERVAL)
+        yield from _updates(stream)
     finally:
         stream.cancel()  # the listener left (or the tune is done): free the row at the next step
 
@@ -104,6 +107,20 @@ def check_api(*values):
     except RequestError as error:  # Gradio names the parameter before the message
         wrong, message = error.field, error.rule
     return [gr.validate(name != wrong, message if name == wrong else "") for name in API_FIELDS]
+
+
+def _updates(stream):
+    """A stream's paced updates for one listener; a tune past the time cap is stopped, and a tune
+    the composer failed on ends with a message (the next request works: the composer carries on)."""
+    yield from stream.updates(UPDATE_INTERVAL, timeout=MAX_SECONDS_PER_TUNE)
+    if not stream.done:
+        stream.cancel()
+        log.warning("tune stopped after %d s (seed %d)", MAX_SECONDS_PER_TUNE, stream.request.seed)
+        raise gr.Error(f"The server is too busy: this tune took over {MAX_SECONDS_PER_TUNE} s. "
+                       f"Please try again in a moment.")
+    if stream.reason.startswith("error"):
+        log.warning("tune failed (seed %d): %s", stream.request.seed, stream.reason)
+        raise gr.Error("The composer failed while writing this tune. Please try again.")
 
 
 def _request(values: dict):
@@ -175,7 +192,7 @@ def write_tune(*values, count=None):
     streams = composer.candidates(request, count)
     hidden = gr.Radio(choices=[], value=None, visible=False)
     try:
-        for text in streams[0].updates(UPDATE_INTERVAL):
+        for text in _updates(streams[0]):
             yield (request.seed, gr.HTML(value=text, share=share, writing=True, book=""), gr.skip(), gr.skip(),
                    share, gr.skip(), False)
         if count == 1:
@@ -237,7 +254,7 @@ def _stream_link(request, chain):
     share = to_query(request, MODEL_HASH, chain)
     stream = _continued(request, chain)
     try:
-        for text in stream.updates(UPDATE_INTERVAL):
+        for text in _updates(stream):
             yield request.seed, gr.HTML(value=text, share=share, writing=True, book=""), share, gr.skip()
         yield request.seed, gr.HTML(value=stream.text, share=share, writing=False, book=""), share, stream.text
     finally:

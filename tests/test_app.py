@@ -192,3 +192,23 @@ def test_run_is_closed_and_uploads_are_refused(served_app):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(upload, timeout=30)
     assert refused.value.code == 413
+
+
+def test_a_fault_while_writing_gives_that_listener_a_message_and_the_next_request_works(client, served_app):
+    app, _ = served_app
+    step = app.engine.step
+    calls = {"n": 0}
+
+    def failing_step(tokens, state):
+        calls["n"] += 1
+        if calls["n"] == 20:
+            raise RuntimeError("simulated ONNX Runtime failure")
+        return step(tokens, state)
+
+    app.engine.step = failing_step
+    try:
+        with pytest.raises(Exception, match="composer failed"):
+            client.predict(seed=8, api_name="/compose")
+    finally:
+        app.engine.step = step
+    assert client.predict(seed=8, api_name="/compose").startswith("X:1\nT:")

@@ -174,3 +174,13 @@ def test_candidates_refuse_seeds_past_the_limit(composer):
     request = parse_request({"seed": MAX_SEED - 1}, composer.description)
     with pytest.raises(RequestError, match="seed"):
         composer.candidates(request, 3)
+
+
+def test_updates_stop_at_their_timeout_when_the_tune_is_not_done(composer):
+    import time
+
+    from tunesmith.stream import Stream
+    stream = Stream(parse_request({}, composer.description), composer.description)  # never driven
+    started = time.monotonic()
+    assert list(stream.updates(0.05, timeout=0.3)) == []
+    assert 0.25 <= time.monotonic() - started < 2 and not stream.done

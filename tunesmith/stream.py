@@ -196,18 +196,24 @@ class Stream:
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
 
-    def updates(self, interval: float = 0.05) -> Iterator[str]:
+    def updates(self, interval: float = 0.05, timeout: float | None = None) -> Iterator[str]:
         """The text as soon as writing starts, then at most once per interval, then the final text.
 
         Paced for a reader, not one update per character: a whole tune takes a few hundred
-        characters and, on a free CPU, well under a second.
+        characters and, on a free CPU, well under a second. With a timeout (seconds), the updates
+        stop then even if the tune is not done (`done` tells; the caller decides what follows).
         """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        left = (lambda: None) if deadline is None else (lambda: max(0.0, deadline - time.monotonic()))
         shown = None
-        self._started.wait()  # set by the first character, or by the end (a cancel, a fault)
+        if not self._started.wait(left()):  # set by the first character, or by the end (a cancel, a fault)
+            return
         if not self._done.is_set():
             shown = self.text
             yield shown
-        while not self._done.wait(interval):
+        while not self._done.wait(interval if deadline is None else min(interval, left())):
+            if deadline is not None and time.monotonic() >= deadline:
+                return
             text = self.text
             if text != shown:
                 shown = text
