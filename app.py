@@ -8,6 +8,7 @@ browser side (score, playback, downloads, share link) is static/tune.js.
 """
 from __future__ import annotations
 
+import html
 import logging
 import random
 from collections.abc import Iterator
@@ -305,17 +306,22 @@ def read_link(request: gr.Request):
         tune, model_hash = from_query(params, description)
         continuations_from_query(params)
     except LinkError as error:
-        return *keep, gr.Markdown(f"⚠️ This link cannot be read: {error}. Showing the usual settings.",
-                                  visible=True), ""
+        return *keep, gr.Markdown(f"⚠️ This link cannot be read: {as_text(str(error))}. Showing the usual "
+                                  f"settings.", visible=True), ""
     notice = ""
     if model_hash and model_hash != MODEL_HASH:
-        notice = (f"ℹ️ This link was made with model `{model_hash}`; this page runs model `{MODEL_HASH}`, "
+        notice = (f"ℹ️ This link was made with model `{as_text(model_hash)}`; this page runs model `{MODEL_HASH}`, "
                   f"so the tune written here may differ from the one that was shared.")
     type_name = next((name for name, word in TUNE_TYPES.items() if word == tune.tune_type), ANY)
     # The link's tune is written at once; the lock stays off, so Generate then moves on to new seeds.
     return (False, tune.temperature, tune.seed, tune.strict, type_name, tune.meter or ANY, tune.key or ANY,
             tune.mode or ANY, tune.title or "", tune.opening, tune.max_chars,
             gr.Markdown(notice, visible=bool(notice)), "?" + urlencode(params))
+
+
+def as_text(text: str) -> str:
+    """Anything from a link, shown in Markdown as text: never HTML, never a code span's end."""
+    return html.escape(text, quote=True).replace("`", "'").replace("\n", " ")
 
 
 def write_linked_tune(link):
@@ -353,9 +359,8 @@ def device_note() -> str:
 
 def examples_html() -> str:
     """Links in the same tab (Markdown links would open new ones); the page reads them on load."""
-    from html import escape
-    from urllib.parse import urlencode
-    links = " · ".join(f'<a href="?{escape(urlencode(params))}">{escape(name)}</a>' for name, params in EXAMPLES)
+    links = " · ".join(f'<a href="?{html.escape(urlencode(params))}">{html.escape(name)}</a>'
+                       for name, params in EXAMPLES)
     return f'<p class="examples"><strong>Try:</strong> {links}</p>'
 
 

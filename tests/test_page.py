@@ -463,3 +463,32 @@ def test_an_edit_redraws_the_score_and_can_be_continued_and_a_broken_one_is_refu
     page.click("#continue")
     toast = page.wait_for_selector(":text('bar 1, character')", timeout=10000)
     assert "overflows" in toast.inner_text()
+
+
+XSS = ["<img src=x onerror=alert(1)>", "</script><script>alert(1)</script>", "${alert(1)}",
+       "<svg onload=alert(1)>", "javascript:alert(1)"]
+
+
+@pytest.mark.parametrize("field", ["#title textarea, #title input", "#opening textarea"])
+def test_nothing_typed_runs_as_script(open_page, served_app, field):
+    page = open_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    for payload in XSS:
+        page.fill(field, payload)
+        page.click("#generate")
+        page.wait_for_timeout(700)
+        assert page.locator("img[src='x'], svg[onload]").count() == 0
+    assert dialogs == []
+
+
+def test_nothing_in_a_link_runs_as_script(open_page, served_app):
+    from urllib.parse import urlencode
+    for param in ("title", "opening", "seed", "model", "colour"):
+        for payload in XSS:
+            page = open_page("?" + urlencode({param: payload}))
+            dialogs = []
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            page.wait_for_timeout(600)
+            assert page.locator("img[src='x'], svg[onload]").count() == 0 and dialogs == [], (param, payload)
+            page.context.close()
