@@ -52,7 +52,12 @@ PAGE_CSS = (STATIC_DIR / "page.css").read_text()
 # Gradio 6 takes page CSS at launch; mcp_server serves the API endpoints as tools for assistants
 # (at /gradio_api/mcp/). Tests launch with these too.
 # max_file_size: the app takes no files, so uploads are refused beyond a few bytes.
-LAUNCH_OPTIONS = {"css": PAGE_CSS, "mcp_server": True, "max_file_size": "1kb"}
+# state_session_capacity: Gradio keeps a copy of the page's component state for every session, and
+# every REST call is a session of its own (about 100 kB each here): the default (10,000) let memory
+# grow by ~100 kB a request; the oldest sessions beyond this many are dropped.
+SESSIONS_KEPT = 300
+LAUNCH_OPTIONS = {"css": PAGE_CSS, "mcp_server": True, "max_file_size": "1kb",
+                  "state_session_capacity": SESSIONS_KEPT}
 
 EXAMPLES = [  # ready-made links (the page reads them like any share link)
     ("A reel in D", {"type": "reel", "key": "D", "mode": "Major", "seed": "7"}),
