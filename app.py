@@ -112,6 +112,7 @@ def check_api(*values):
         wrong, message = None, ""
     except RequestError as error:  # Gradio names the parameter before the message
         wrong, message = error.field, error.rule
+        log.warning("refused /compose before the queue: %s", error)  # one line, no traceback
     return [gr.validate(name != wrong, message if name == wrong else "") for name in API_FIELDS]
 
 
@@ -164,6 +165,7 @@ def check_page(*values):
         wrong, message = None, ""
     except RequestError as error:
         wrong, message = error.field, error.rule
+        log.warning("refused a page request before the queue: %s", error)
     return [gr.validate(name != wrong, message if name == wrong else "") for name in PAGE_INPUTS]
 
 

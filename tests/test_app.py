@@ -212,3 +212,19 @@ def test_a_fault_while_writing_gives_that_listener_a_message_and_the_next_reques
     finally:
         app.engine.step = step
     assert client.predict(seed=8, api_name="/compose").startswith("X:1\nT:")
+
+
+def test_a_refusal_is_logged_as_one_line_without_a_traceback(served_app, caplog):
+    import json
+    import logging
+    import urllib.error
+    import urllib.request
+    _, url = served_app
+    caplog.set_level(logging.WARNING, logger="tunesmith.app")
+    request = urllib.request.Request(f"{url}gradio_api/call/compose", data=json.dumps({"data": call_data("seed", "abc")}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(request, timeout=30)
+    records = [r for r in caplog.records if r.name == "tunesmith.app"]
+    assert len(records) == 1 and records[0].exc_info is None and "\n" not in records[0].getMessage()
+    assert "seed: must be a whole number" in records[0].getMessage()
