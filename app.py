@@ -19,6 +19,7 @@ import gradio as gr
 
 from tunesmith.composer import Composer
 from tunesmith.edit import continuation_request
+from tunesmith.explore import ranked, score, shorten, write_chain
 from tunesmith.engine import load_engine
 from tunesmith.abc import tunebook
 from tunesmith.request import (ANY, FIELDS, MAX_CANDIDATES, METERS, MODES, TONICS, TUNE_TYPES, RequestError,
@@ -177,15 +178,13 @@ def _count(value) -> int:
 
 
 def _ranked(tunes: list) -> list[dict]:
-    """Finished candidates, the model's likeliest first (mean log-likelihood per character)."""
-    def score(tune):
-        return tune.mean_log_likelihood if tune.mean_log_likelihood == tune.mean_log_likelihood else -1e9
-    return [{"seed": t.seed, "text": t.text, "score": score(t), "share": to_query(t.request, MODEL_HASH)}
-            for t in sorted(tunes, key=score, reverse=True)]
+    """Finished candidates for the picker, the model's likeliest first."""
+    return [{"seed": t.seed, "text": t.text, "score": max(score(t), -99.0), "share": to_query(t.request, MODEL_HASH)}
+            for t in ranked(tunes)]
 
 
-def _choices(ranked: list[dict]) -> list[tuple[str, int]]:
-    return [(f"{rank}. seed {c['seed']} · score {c['score']:.3f}", c["seed"]) for rank, c in enumerate(ranked, 1)]
+def _choices(order: list[dict]) -> list[tuple[str, int]]:
+    return [(f"{rank}. seed {c['seed']} · score {c['score']:.3f}", c["seed"]) for rank, c in enumerate(order, 1)]
 
 
 def write_tune(*values, count=None):
@@ -207,10 +206,10 @@ def write_tune(*values, count=None):
             yield (request.seed, gr.HTML(value=streams[0].text, share=share, writing=False, book=""), hidden, [],
                    share, streams[0].text, False)
             return
-        ranked = _ranked([s.result() for s in streams])
-        best, book = ranked[0], tunebook([c["text"] for c in ranked])
+        order = _ranked([s.result() for s in streams])
+        best, book = order[0], tunebook([c["text"] for c in order])
         yield (best["seed"], gr.HTML(value=best["text"], share=best["share"], writing=False, book=book),
-               gr.Radio(choices=_choices(ranked), value=best["seed"], visible=True), ranked, best["share"],
+               gr.Radio(choices=_choices(order), value=best["seed"], visible=True), order, best["share"],
                best["text"], False)
     finally:
         for stream in streams:
@@ -224,28 +223,21 @@ def parse_seed_or_error(value) -> int:
         raise gr.Error(f"candidates: the last candidate's {error}") from None
 
 
-def show_candidate(seed, ranked):
+def show_candidate(seed, order):
     """Shows the picked candidate, with its own seed and share link."""
-    chosen = next((c for c in ranked or [] if c["seed"] == seed), None)
+    chosen = next((c for c in order or [] if c["seed"] == seed), None)
     if chosen is None:
         return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    book = tunebook([c["text"] for c in ranked])
+    book = tunebook([c["text"] for c in order])
     return (chosen["seed"], gr.HTML(value=chosen["text"], share=chosen["share"], writing=False, book=book),
             chosen["share"], chosen["text"], False)
 
 
 def _continued(request, chain):
-    """The stream that writes `request`, then continues it from each (bar, seed) of `chain` in turn.
-    Earlier stages are written whole first (a few tens of ms each: the composer is fast)."""
-    stream = composer.submit(request)
-    for bar, seed in chain:
-        stream.wait()
-        bars = len(stream.snapshots)
-        if bar > bars:
-            stream.cancel()
-            raise gr.Error(f"bar: this tune has {bars} bars; continue from bar 1 to {bars}")
-        stream = composer.continue_from(stream.snapshot(bar), seed)
-    return stream
+    try:
+        return write_chain(composer, request, chain)
+    except RequestError as error:
+        raise gr.Error(str(error)) from None
 
 
 def _link(query: str):
@@ -289,9 +281,7 @@ def continue_tune(shown, bar, then_seed, edited=False, edit_text="", strict=True
     if not shown:
         raise gr.Error("bar: write a tune first, then pick the bar to continue from")
     request, chain = _link(shown)
-    # Bars 1..bar of a continuation that kept bars 1..b >= bar are its base's bars 1..bar: continue
-    # from the base (the tune's own seed then writes it again, and links stay short).
-    chain = (*(c for c in chain if c[0] < bar), (bar, then))
+    chain = shorten(chain, bar, then)
     for seed_value, view_update, share, text in _stream_link(request, chain):
         yield seed_value, then, view_update, hidden, [], share, text, False
 
@@ -428,17 +418,18 @@ with gr.Blocks(title="Tunesmith") as demo:
             gr.Markdown(device_note(), elem_id="provider")
 
     page_inputs = [lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars]
-    ranked = gr.State([])
+    ranked_state = gr.State([])  # the candidates of the last Generate, best first
     shown = gr.State("")  # the link of the tune on screen: what "Continue from this bar" continues
     edited = gr.State(False)  # the edit box holds a person's edit: continue from its text instead
-    writing = generate.click(write_tune, inputs=[*page_inputs, count], outputs=[seed, view, pick, ranked, shown, edit_box, edited],
+    writing = generate.click(write_tune, inputs=[*page_inputs, count],
+                             outputs=[seed, view, pick, ranked_state, shown, edit_box, edited],
                              validator=check_page, api_visibility="private", trigger_mode="once")
-    pick.input(show_candidate, inputs=[pick, ranked], outputs=[seed, view, shown, edit_box, edited],
+    pick.input(show_candidate, inputs=[pick, ranked_state], outputs=[seed, view, shown, edit_box, edited],
                api_visibility="private",
                show_progress="hidden")
     continuing = continue_button.click(continue_tune, inputs=[shown, from_bar, then_seed, edited, edit_box, strict,
                                                               temperature, max_chars],
-                                       outputs=[seed, then_seed, view, pick, ranked, shown, edit_box, edited],
+                                       outputs=[seed, then_seed, view, pick, ranked_state, shown, edit_box, edited],
                                        api_visibility="private", trigger_mode="once")
     stop.click(None, cancels=[writing, continuing])
     seed.input(None, outputs=lock, js="() => true", api_visibility="private", show_progress="hidden")
@@ -447,7 +438,8 @@ with gr.Blocks(title="Tunesmith") as demo:
     linked = gr.State("")  # the page's link query, when it was opened from one
     demo.load(read_link, outputs=[*page_inputs, link_notice, linked], api_visibility="private",
               show_progress="hidden").then(
-        write_linked_tune, inputs=[linked], outputs=[seed, then_seed, view, pick, ranked, shown, edit_box, edited],
+        write_linked_tune, inputs=[linked],
+        outputs=[seed, then_seed, view, pick, ranked_state, shown, edit_box, edited],
         api_visibility="private")
     gr.api(compose, api_name="compose")
     # gr.api takes no validator in Gradio 6.31; the event it makes does: set it there.

@@ -184,3 +184,21 @@ def test_updates_stop_at_their_timeout_when_the_tune_is_not_done(composer):
     started = time.monotonic()
     assert list(stream.updates(0.05, timeout=0.3)) == []
     assert 0.25 <= time.monotonic() - started < 2 and not stream.done
+
+
+def test_a_chain_of_continuations_is_a_complete_description_of_a_tune(composer):
+    from tunesmith.explore import ranked, shorten, write_chain
+    request = parse_request({"seed": 31}, composer.description)
+    original = composer.submit(request).result()
+    assert write_chain(composer, request, ((3, 31),)).result().text == original.text  # its own seed
+    once = write_chain(composer, request, ((3, 40),)).result().text
+    twice = write_chain(composer, request, ((3, 40), (6, 41))).result().text
+    stream = write_chain(composer, request, ((3, 40),))
+    stream.wait()
+    assert twice.startswith(stream.snapshot(6).text) and once.startswith(stream.snapshot(6).text)
+    assert shorten(((3, 40), (6, 41)), 4, 9) == ((3, 40), (4, 9)) and shorten(((3, 40),), 2, 5) == ((2, 5),)
+    with pytest.raises(RequestError, match="continue from bar 1 to"):
+        write_chain(composer, request, ((999, 1),))
+    tunes = composer.compose_all([request.with_seed(s) for s in (1, 2, 3)])
+    scores = [t.mean_log_likelihood for t in ranked(tunes)]
+    assert scores == sorted(scores, reverse=True)
