@@ -6,7 +6,7 @@ Starts `python app.py` in its own process and talks to it the way any script can
 (`/gradio_api/call/compose`, reading the event stream with httpx):
 1. one stream alone, several times: wait for the first update and for the end;
 2. 32 streams at once: completions, errors, p50/p95 waits, characters per second together;
-3. 100 requests at once: how many are answered "busy" (queue full) and how fast, none a server error;
+3. 100 requests at once (--burst): how many are answered "busy" (queue full) and how fast, none a server error;
 4. a client that posts 48 jobs and never reads them, while another listens: the listener's wait;
 5. a soak: N tunes in a row, the server's resident memory sampled every 100, and its growth.
 Prints a table and writes JSON.
@@ -108,6 +108,7 @@ def summary(results: list[dict]) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.split("\n")[0])
     parser.add_argument("--soak", type=int, default=1000, help="tunes in a row for the memory soak")
+    parser.add_argument("--burst", type=int, default=100, help="requests sent at once in section 3")
     parser.add_argument("--json", default=str(REPO / "runs" / "load.json"))
     args = parser.parse_args(argv)
     port = free_port()
@@ -133,7 +134,7 @@ def main(argv=None) -> int:
         report["32_at_once"] = summary(together(base, 32, 1000))
         report["32_at_once"]["p95_first_ratio_to_alone"] = report["32_at_once"]["p95_first_ms"] / report["alone"]["p95_first_ms"]
         started = time.perf_counter()
-        hundred = together(base, 100, 2000)
+        hundred = together(base, args.burst, 2000)
         report["100_at_once"] = summary(hundred)
         busy = [r for r in hundred if r["outcome"].startswith("http") or "queue" in r["outcome"].lower()]
         report["100_at_once"]["busy"] = len(busy)
@@ -172,7 +173,7 @@ def main(argv=None) -> int:
     print(f"- one stream alone: p95 first update {a['p95_first_ms']:.0f} ms, p95 whole tune {a['p95_end_ms']:.0f} ms")
     print(f"- 32 at once: {c['complete']}/32 complete, {c['errors']} errors, p95 first update {c['p95_first_ms']:.0f} ms "
           f"(**{c['p95_first_ratio_to_alone']:.1f}×** alone), {c['chars_per_s_together']:,.0f} chars/s together")
-    print(f"- 100 at once: {h['complete']} complete, {h['busy']} busy (slowest answer {h['slowest_busy_answer_s']:.2f} s), "
+    print(f"- {h['requests']} at once: {h['complete']} complete, {h['busy']} busy (slowest answer {h['slowest_busy_answer_s']:.2f} s), "
           f"{h['server_errors']} server errors, {h['wall_s']:.1f} s")
     print(f"- 48 jobs posted and never read: the listener's p95 first update {u['listener']['p95_first_ms']:.0f} ms "
           f"({u['p95_first_ratio_to_alone']:.1f}× alone)")
