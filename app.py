@@ -19,6 +19,7 @@ import gradio as gr
 
 from tunesmith.composer import Composer
 from tunesmith.edit import continuation_request
+from tunesmith.fairness import ClientJobs
 from tunesmith.explore import ranked, score, shorten, write_chain
 from tunesmith.engine import load_engine
 from tunesmith.abc import tunebook
@@ -31,12 +32,14 @@ ABCJS_DIR = STATIC_DIR / "abcjs"
 SOUNDFONT_URL = f"/gradio_api/file={STATIC_DIR / 'soundfont'}/"  # abcjs adds <instrument>-mp3/<note>.mp3
 UPDATE_INTERVAL = 0.05  # seconds between updates sent to a listener: faster than the eye, not per character
 MAX_SECONDS_PER_TUNE = 120  # a tune takes well under a second on a free CPU: past this the server is stuck or swamped
+JOBS_PER_CLIENT = 64  # queued or running /compose jobs per client: a quarter of the queue (4 x 64) at most
 RANDOM_SEEDS = 100_000  # an unlocked seed is drawn from 0..RANDOM_SEEDS-1: short enough to write down
 gr.set_static_paths([str(STATIC_DIR)])
 log = logging.getLogger("tunesmith.app")
 
 engine = load_engine()
 composer = Composer(engine)
+client_jobs = ClientJobs(JOBS_PER_CLIENT, ttl=MAX_SECONDS_PER_TUNE + 30)
 composer.warm_up()  # in the background: the first visitors' tunes find the tracker's masks ready
 description = engine.description
 defaults = description.inference
@@ -71,7 +74,7 @@ EXAMPLES = [  # ready-made links (the page reads them like any share link)
 
 def compose(temperature: float = defaults.temperature, seed: int = 0, strict: bool = True, tune_type: str = ANY,
             meter: str = ANY, key: str = ANY, mode: str = ANY, title: str = "", opening: str = "",
-            max_chars: int = defaults.max_chars) -> Iterator[str]:
+            max_chars: int = defaults.max_chars, request: gr.Request = None) -> Iterator[str]:
     """Compose a folk tune in ABC notation, streamed as it is written.
 
     Args:
@@ -89,24 +92,35 @@ def compose(temperature: float = defaults.temperature, seed: int = 0, strict: bo
     Returns:
         The ABC text of the tune, growing as it is written.
     """
-    request = _request(dict(temperature=temperature, seed=seed, strict=strict, tune_type=tune_type, meter=meter,
-                            key=key, mode=mode, title=title, opening=opening, max_chars=max_chars))
-    stream = composer.submit(request)
     try:
-        yield from _updates(stream)
+        tune = _request(dict(temperature=temperature, seed=seed, strict=strict, tune_type=tune_type, meter=meter,
+                             key=key, mode=mode, title=title, opening=opening, max_chars=max_chars))
+        stream = composer.submit(tune)
+        try:
+            yield from _updates(stream)
+        finally:
+            stream.cancel()  # the listener left (or the tune is done): free the row at the next step
     finally:
-        stream.cancel()  # the listener left (or the tune is done): free the row at the next step
+        client_jobs.release(client_of(request))  # reserved by check_api
+
+
+def client_of(request) -> str:
+    """Who sent a request: the first X-Forwarded-For address behind a proxy (a Space), else the peer."""
+    if request is None:
+        return "local"
+    forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip()
+    return forwarded or (request.client.host if request.client else "unknown")
 
 
 API_FIELDS = ("temperature", "seed", "strict", "tune_type", "meter", "key", "mode", "title", "opening", "max_chars")
 
 
-def check_api(*values):
+def check_api(temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars,
+              request: gr.Request = None):
     """Runs before the queue for /compose (gradio_client, REST /call, MCP): the raw values (the
-    endpoint does no preprocessing) through the request parser; a message for the field it refuses."""
-    if len(values) != len(API_FIELDS):
-        return [gr.validate(False, f"compose takes {len(API_FIELDS)} values ({', '.join(API_FIELDS)}), "
-                                   f"not {len(values)}")] + [gr.validate(True, "")] * (len(API_FIELDS) - 1)
+    endpoint does no preprocessing) through the request parser, a message for the field it refuses;
+    then the client's job cap ("busy" on the first field: it is about no field)."""
+    values = (temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars)
     named = dict(zip(API_FIELDS, values))
     try:
         parse_request({**named, "title": named["title"] or None, "opening": named["opening"] or ""}, description)
@@ -114,6 +128,10 @@ def check_api(*values):
     except RequestError as error:  # Gradio names the parameter before the message
         wrong, message = error.field, error.rule
         log.warning("refused /compose before the queue: %s", error)  # one line, no traceback
+    if wrong is None and not client_jobs.reserve(client_of(request)):
+        wrong, message = API_FIELDS[0], (f"busy: this client already has {client_jobs.cap} tunes queued or being "
+                                         f"written; try again when some have finished")
+        log.warning("refused /compose before the queue: %s has %d jobs", client_of(request), client_jobs.cap)
     return [gr.validate(name != wrong, message if name == wrong else "") for name in API_FIELDS]
 
 

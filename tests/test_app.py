@@ -228,3 +228,32 @@ def test_a_refusal_is_logged_as_one_line_without_a_traceback(served_app, caplog)
     records = [r for r in caplog.records if r.name == "tunesmith.app"]
     assert len(records) == 1 and records[0].exc_info is None and "\n" not in records[0].getMessage()
     assert "seed: must be a whole number" in records[0].getMessage()
+
+
+def test_one_client_cannot_hold_more_than_its_share_of_jobs(client, served_app, monkeypatch):
+    import json
+    import time
+    import urllib.error
+    import urllib.request
+
+    from tunesmith.fairness import ClientJobs
+    app, url = served_app
+    while app.composer.stats()["active"] or app.composer.stats()["waiting"]:
+        time.sleep(0.05)  # the start-up warm-up
+    monkeypatch.setattr(app, "client_jobs", ClientJobs(cap=1, ttl=60))
+    step = app.engine.step
+    monkeypatch.setattr(app.engine, "step", lambda tokens, state: (time.sleep(0.005), step(tokens, state))[1])
+    first = client.submit(seed=21, api_name="/compose")  # holds this client's one job for a while
+    deadline = time.monotonic() + 10
+    while not (app.composer.stats()["active"] and app.client_jobs.clients()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    request = urllib.request.Request(f"{url}gradio_api/call/compose", data=json.dumps({"data": call_data("seed", 22)}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 422 and b"busy: this client already has 1 tunes" in refused.value.read()
+    assert first.result().startswith("X:1\n")  # the first one finishes and frees the client's slot
+    deadline = time.monotonic() + 5
+    while app.client_jobs.count("127.0.0.1") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert client.predict(seed=23, api_name="/compose").startswith("X:1\n")
