@@ -87,6 +87,8 @@ def expected_tune(served_app, **values) -> str:
 
 def test_the_page_loads_without_errors_and_says_what_to_do(open_page):
     page = open_page()
+    page.wait_for_selector(f"{VIEW} .empty")
+    page.wait_for_timeout(500)  # the load event (a link check) settles
     assert page.is_visible(f"{VIEW} .empty") and "Generate" in page.inner_text(f"{VIEW} .empty")
     for part in (".score", ".playback", ".actions", ".abc-label"):  # nothing dead in the empty state
         assert not page.is_visible(f"{VIEW} {part}"), part
