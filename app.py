@@ -9,6 +9,7 @@ browser side (score, playback, downloads, share link) is static/tune.js.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import random
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from tunesmith.composer import Composer
 from tunesmith.edit import continuation_request
@@ -60,8 +62,57 @@ PAGE_CSS = (STATIC_DIR / "page.css").read_text()
 # every REST call is a session of its own (about 100 kB each here): the default (10,000) let memory
 # grow by ~100 kB a request; the oldest sessions beyond this many are dropped.
 SESSIONS_KEPT = 300
+
+
+class ExactArguments:
+    """ASGI guard: REST `/call/compose` with more or fewer values than compose takes is refused
+    (422, naming the fields) before Gradio, which would drop extra values silently."""
+
+    PATH = "/gradio_api/call/compose"
+    MAX_BODY = 1 << 20  # a request body the app reads to count values; larger ones are refused
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith(self.PATH):
+            return await self.app(scope, receive, send)
+        body, more = b"", True
+        while more and len(body) <= self.MAX_BODY:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        problem = None
+        if len(body) > self.MAX_BODY:
+            problem = f"the request body is over {self.MAX_BODY} bytes"
+        else:
+            try:
+                data = json.loads(body or b"{}").get("data")
+            except (ValueError, AttributeError):
+                data = None
+            if isinstance(data, list) and len(data) != len(API_FIELDS):
+                problem = f"compose takes {len(API_FIELDS)} values ({', '.join(API_FIELDS)}), not {len(data)}"
+        if problem:
+            log.warning("refused /compose before the queue: %s", problem)
+            payload = json.dumps({"detail": problem}).encode()
+            await send({"type": "http.response.start", "status": 422,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+            await send({"type": "http.response.body", "body": payload})
+            return
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+        await self.app(scope, replay, send)
+
+
 LAUNCH_OPTIONS = {"css": PAGE_CSS, "mcp_server": True, "max_file_size": "1kb",
-                  "state_session_capacity": SESSIONS_KEPT}
+                  "state_session_capacity": SESSIONS_KEPT,
+                  "app_kwargs": {"middleware": [Middleware(ExactArguments)]}}
 
 EXAMPLES = [  # ready-made links (the page reads them like any share link)
     ("A reel in D", {"type": "reel", "key": "D", "mode": "Major", "seed": "7"}),

@@ -257,3 +257,19 @@ def test_one_client_cannot_hold_more_than_its_share_of_jobs(client, served_app, 
     while app.client_jobs.count("127.0.0.1") and time.monotonic() < deadline:
         time.sleep(0.02)
     assert client.predict(seed=23, api_name="/compose").startswith("X:1\n")
+
+
+@pytest.mark.parametrize("data", [call_data("seed", 1) + [5], call_data("seed", 1)[:1], []])
+def test_extra_or_missing_values_are_refused_not_dropped(served_app, data):
+    import json
+    import urllib.error
+    import urllib.request
+    app, url = served_app
+    before = app.composer.stats()["rows_stepped"]
+    request = urllib.request.Request(f"{url}gradio_api/call/compose", data=json.dumps({"data": data}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 422
+    assert f"compose takes 10 values" in json.loads(refused.value.read())["detail"]
+    assert app.composer.stats()["rows_stepped"] == before
