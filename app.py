@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,8 +31,17 @@ from tunesmith.request import (ANY, FIELDS, MAX_CANDIDATES, METERS, MODES, TONIC
 from tunesmith.share import LinkError, continuations_from_query, from_query, to_query
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-ABCJS_DIR = STATIC_DIR / "abcjs"
-SOUNDFONT_URL = f"/gradio_api/file={STATIC_DIR / 'soundfont'}/"  # abcjs adds <instrument>-mp3/<note>.mp3
+
+
+def static_url(*parts: str) -> str:
+    """A vendored file's URL, relative to the working directory (Gradio resolves file= paths from
+    there) so the page shows no server path; absolute only when run from outside the project."""
+    path = STATIC_DIR.joinpath(*parts)
+    relative = os.path.relpath(path)
+    return f"/gradio_api/file={path if relative.startswith('..') else Path(relative).as_posix()}"
+
+
+SOUNDFONT_URL = static_url("soundfont") + "/"  # abcjs adds <instrument>-mp3/<note>.mp3
 UPDATE_INTERVAL = 0.05  # seconds between updates sent to a listener: faster than the eye, not per character
 MAX_SECONDS_PER_TUNE = 120  # a tune takes well under a second on a free CPU: past this the server is stuck or swamped
 JOBS_PER_CLIENT = 64  # queued or running /compose jobs per client: a quarter of the queue (4 x 64) at most
@@ -52,8 +62,8 @@ MODEL_HASH = description.weights[engine.variant].short_hash
 VIEW_TEMPLATE = (STATIC_DIR / "tune.html").read_text()
 VIEW_CSS = (STATIC_DIR / "tune.css").read_text()
 VIEW_JS = (STATIC_DIR / "tune.js").read_text()
-VIEW_HEAD = (f'<script src="/gradio_api/file={ABCJS_DIR / "abcjs-basic-min.js"}"></script>'
-             f'<link rel="stylesheet" href="/gradio_api/file={ABCJS_DIR / "abcjs-audio.css"}">')
+VIEW_HEAD = (f'<script src="{static_url("abcjs", "abcjs-basic-min.js")}"></script>'
+             f'<link rel="stylesheet" href="{static_url("abcjs", "abcjs-audio.css")}">')
 PAGE_CSS = (STATIC_DIR / "page.css").read_text()
 # Gradio 6 takes page CSS at launch; mcp_server serves the API endpoints as tools for assistants
 # (at /gradio_api/mcp/). Tests launch with these too.

@@ -494,3 +494,15 @@ def test_nothing_in_a_link_runs_as_script(open_page, served_app):
             page.wait_for_timeout(600)
             assert page.locator("img[src='x'], svg[onload]").count() == 0 and dialogs == [], (param, payload)
             page.context.close()
+
+
+def test_the_page_shows_no_server_path(open_page, served_app):
+    import os
+    page = open_page()
+    generate(page, served_app)
+    html = page.content()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    assert root not in html and "/gradio_api/file=static/" in html
+    config = page.evaluate("fetch('/config').then(r => r.text())")  # what the page's scripts read
+    assert root not in config and "/gradio_api/file=static/soundfont/" in config
+    assert page.errors == []
