@@ -8,6 +8,7 @@ browser side (score, playback, downloads, share link) is static/tune.js.
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import logging
@@ -27,7 +28,7 @@ from tunesmith.explore import ranked, score, shorten, write_chain
 from tunesmith.engine import load_engine
 from tunesmith.abc import tunebook
 from tunesmith.request import (ANY, FIELDS, MAX_CANDIDATES, METERS, MODES, TONICS, TUNE_TYPES, RequestError,
-                               parse_candidates, parse_request, parse_seed)
+                               parse_candidates, parse_request, parse_seed, type_name)
 from tunesmith.share import LinkError, continuations_from_query, from_query, to_query
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -184,7 +185,7 @@ def check_api(temperature, seed, strict, tune_type, meter, key, mode, title, ope
     values = (temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars)
     named = dict(zip(API_FIELDS, values))
     try:
-        parse_request({**named, "title": named["title"] or None, "opening": named["opening"] or ""}, description)
+        parse_request(named, description)
         wrong, message = None, ""
     except RequestError as error:  # Gradio names the parameter before the message
         wrong, message = error.field, error.rule
@@ -193,7 +194,7 @@ def check_api(temperature, seed, strict, tune_type, meter, key, mode, title, ope
         wrong, message = API_FIELDS[0], (f"busy: this client already has {client_jobs.cap} tunes queued or being "
                                          f"written; try again when some have finished")
         log.warning("refused /compose before the queue: %s has %d jobs", client_of(request), client_jobs.cap)
-    return [gr.validate(name != wrong, message if name == wrong else "") for name in API_FIELDS]
+    return _verdicts(API_FIELDS, wrong, message)
 
 
 def _updates(stream):
@@ -210,12 +211,18 @@ def _updates(stream):
         raise gr.Error("The composer failed while writing this tune. Please try again.")
 
 
-def _request(values: dict):
-    values = {**values, "title": values.get("title") or None, "opening": values.get("opening") or ""}
+@contextlib.contextmanager
+def refused_as_error(prefix: str = ""):
+    """A RequestError (or LinkError) inside becomes the listener's gr.Error, in the app's words."""
     try:
-        return parse_request(values, description)
+        yield
     except RequestError as error:
-        raise gr.Error(str(error)) from None
+        raise gr.Error(f"{prefix}{error}") from None
+
+
+def _request(values: dict):
+    with refused_as_error():
+        return parse_request(values, description)
 
 
 def _page_values(lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars) -> dict:
@@ -237,8 +244,7 @@ def check_page(*values):
     if not named["lock"]:
         named["seed"] = 0  # drawn when the tune is written
     try:
-        request = parse_request({k: (v or None) if k == "title" else (v or "") if k == "opening" else v
-                                 for k, v in named.items() if k in FIELDS}, description)
+        request = parse_request({k: v for k, v in named.items() if k in FIELDS}, description)
         count = parse_candidates(named["candidates"])
         if named["lock"]:
             parse_seed(request.seed + count - 1)  # every candidate's seed must be a seed
@@ -246,14 +252,12 @@ def check_page(*values):
     except RequestError as error:
         wrong, message = error.field, error.rule
         log.warning("refused a page request before the queue: %s", error)
-    return [gr.validate(name != wrong, message if name == wrong else "") for name in PAGE_INPUTS]
+    return _verdicts(PAGE_INPUTS, wrong, message)
 
 
-def _count(value) -> int:
-    try:
-        return parse_candidates(value)
-    except RequestError as error:
-        raise gr.Error(str(error)) from None
+def _verdicts(names, wrong, message) -> list:
+    """One gr.validate per input: the refused one carries the message (shown under its field)."""
+    return [gr.validate(name != wrong, message if name == wrong else "") for name in names]
 
 
 def _ranked(tunes: list) -> list[dict]:
@@ -266,24 +270,29 @@ def _choices(order: list[dict]) -> list[tuple[str, int]]:
     return [(f"{rank}. seed {c['seed']} · score {c['score']:.3f}", c["seed"]) for rank, c in enumerate(order, 1)]
 
 
-def write_tune(*values, count=None):
-    """The page's Generate: (seed, view, candidates picker, candidates) updates; the seed and the
-    view always come from the same tune. Several candidates are written in one batched run (seeds
-    seed, seed+1, ...), the first shown as it is written, then all ranked, the best shown."""
-    count = _count(values[11] if count is None and len(values) > 11 else count or 1)
-    request = _request(_page_values(*values[:11]))
-    if count > 1:
-        parse_seed_or_error(request.seed + count - 1)
+def _no_candidates():
+    return gr.Radio(choices=[], value=None, visible=False)
+
+
+def write_tune(*values):
+    """The page's Generate (the page's inputs, then the number of candidates): (seed, view, picker,
+    candidates, link, edit box, edited) updates; the seed and the view always come from the same
+    tune. Several candidates are written in one batched run (seeds seed, seed+1, ...), the first
+    shown as it is written, then all ranked, the best shown."""
+    *page, candidates = values
+    request = _request(_page_values(*page))
+    with refused_as_error("candidates: "):
+        count = parse_candidates(candidates)
+        parse_seed(request.seed + count - 1)  # every candidate's seed must be a seed
     share = to_query(request, MODEL_HASH)
     streams = composer.candidates(request, count)
-    hidden = gr.Radio(choices=[], value=None, visible=False)
     try:
         for text in _updates(streams[0]):
             yield (request.seed, gr.HTML(value=text, share=share, writing=True, book=""), gr.skip(), gr.skip(),
                    share, gr.skip(), False)
         if count == 1:
-            yield (request.seed, gr.HTML(value=streams[0].text, share=share, writing=False, book=""), hidden, [],
-                   share, streams[0].text, False)
+            yield (request.seed, gr.HTML(value=streams[0].text, share=share, writing=False, book=""),
+                   _no_candidates(), [], share, streams[0].text, False)
             return
         order = _ranked([s.result() for s in streams])
         best, book = order[0], tunebook([c["text"] for c in order])
@@ -293,13 +302,6 @@ def write_tune(*values, count=None):
     finally:
         for stream in streams:
             stream.cancel()
-
-
-def parse_seed_or_error(value) -> int:
-    try:
-        return parse_seed(value)
-    except RequestError as error:
-        raise gr.Error(f"candidates: the last candidate's {error}") from None
 
 
 def show_candidate(seed, order):
@@ -312,26 +314,18 @@ def show_candidate(seed, order):
             chosen["share"], chosen["text"], False)
 
 
-def _continued(request, chain):
-    try:
-        return write_chain(composer, request, chain)
-    except RequestError as error:
-        raise gr.Error(str(error)) from None
-
-
 def _link(query: str):
     """A link's (request, continuations); gr.Error naming the link's parameter."""
     params = dict(parse_qsl((query or "").lstrip("?"), keep_blank_values=True))
-    try:
+    with refused_as_error("link "):
         return from_query(params, description)[0], continuations_from_query(params)
-    except LinkError as error:
-        raise gr.Error(f"link {error}") from None
 
 
 def _stream_link(request, chain):
     """(seed, view, link, edit box) updates of one tune that a link names (continuations included)."""
     share = to_query(request, MODEL_HASH, chain)
-    stream = _continued(request, chain)
+    with refused_as_error():
+        stream = write_chain(composer, request, chain)
     try:
         for text in _updates(stream):
             yield request.seed, gr.HTML(value=text, share=share, writing=True, book=""), share, gr.skip()
@@ -344,25 +338,22 @@ def continue_tune(shown, bar, then_seed, edited=False, edit_text="", strict=True
     """Continue from here: keeps the tune shown up to bar `bar` exactly and writes the rest again,
     with `then_seed` (its own seed writes the same tune again) or, when empty, a new seed. An
     edited tune is kept up to that bar as the opening of a new request (tunesmith/edit.py)."""
-    try:
+    with refused_as_error():
         bar = _whole_bar(bar)
         then = random.randrange(RANDOM_SEEDS) if then_seed in (None, "") else parse_seed(then_seed)
         if edited:
             request = continuation_request(edit_text or "", bar, then, description, strict=bool(strict),
                                            temperature=temperature, max_chars=max_chars)
-    except RequestError as error:
-        raise gr.Error(str(error)) from None
-    hidden = gr.Radio(choices=[], value=None, visible=False)
     if edited:
         for seed_value, view_update, share, text in _stream_link(request, ()):
-            yield seed_value, then, view_update, hidden, [], share, text, False
+            yield seed_value, then, view_update, _no_candidates(), [], share, text, False
         return
     if not shown:
         raise gr.Error("bar: write a tune first, then pick the bar to continue from")
     request, chain = _link(shown)
     chain = shorten(chain, bar, then)
     for seed_value, view_update, share, text in _stream_link(request, chain):
-        yield seed_value, then, view_update, hidden, [], share, text, False
+        yield seed_value, then, view_update, _no_candidates(), [], share, text, False
 
 
 def _whole_bar(value) -> int:
@@ -388,9 +379,8 @@ def read_link(request: gr.Request):
     if model_hash and model_hash != MODEL_HASH:
         notice = (f"ℹ️ This link was made with model `{as_text(model_hash)}`; this page runs model `{MODEL_HASH}`, "
                   f"so the tune written here may differ from the one that was shared.")
-    type_name = next((name for name, word in TUNE_TYPES.items() if word == tune.tune_type), ANY)
     # The link's tune is written at once; the lock stays off, so Generate then moves on to new seeds.
-    return (False, tune.temperature, tune.seed, tune.strict, type_name, tune.meter or ANY, tune.key or ANY,
+    return (False, tune.temperature, tune.seed, tune.strict, type_name(tune.tune_type), tune.meter or ANY, tune.key or ANY,
             tune.mode or ANY, tune.title or "", tune.opening, tune.max_chars,
             gr.Markdown(notice, visible=bool(notice)), "?" + urlencode(params))
 
@@ -406,10 +396,9 @@ def write_linked_tune(link):
         yield (gr.skip(),) * 8
         return
     request, chain = _link(link)
-    hidden = gr.Radio(choices=[], value=None, visible=False)
     then = chain[-1][1] if chain else None
     for seed_value, view_update, share, text in _stream_link(request, chain):
-        yield seed_value, then, view_update, hidden, [], share, text, False
+        yield seed_value, then, view_update, _no_candidates(), [], share, text, False
 
 
 def preview_edit(text):

@@ -27,6 +27,13 @@ ANY = "any"  # what a picker sends for "let the model choose"
 # The corpus's tune types (its Z: id:dc-<type>-N lines): the name people use -> the corpus's word.
 TUNE_TYPES = {"reel": "reel", "jig": "jig", "hornpipe": "hornpipe", "polka": "polka", "slide": "slide",
               "set dance": "setdance", "slip jig": "slipjig", "waltz": "waltz", "O'Carolan": "ocarolan"}
+
+
+def type_name(corpus_word: str | None) -> str:
+    """The name people use for a corpus tune type ("slipjig" -> "slip jig"); ANY for None."""
+    return next((name for name, word in TUNE_TYPES.items() if word == corpus_word), ANY)
+
+
 TONICS = tuple(dict.fromkeys(k.split()[0] for k in KEYS))
 MODES = tuple(dict.fromkeys(k.split()[1] for k in KEYS))
 FIELDS = ("temperature", "seed", "tune_type", "meter", "key", "mode", "title", "opening", "max_chars", "strict")

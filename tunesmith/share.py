@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from .model import ModelDescription
-from .request import ANY, TUNE_TYPES, RequestError, TuneRequest, parse_request, parse_seed
+from .request import ANY, RequestError, TuneRequest, parse_request, parse_seed, type_name
 
 # URL parameter -> request field (the names people see in a link are short).
 PARAMS = {"type": "tune_type", "meter": "meter", "key": "key", "mode": "mode", "title": "title",
@@ -28,7 +28,6 @@ MODEL_PARAM = "model"
 BAR_PARAM, THEN_PARAM = "bar", "then"
 MAX_CONTINUATIONS = 16
 MAX_PARAM_CHARS = 1000  # longer than any field allows: a longer value is refused before parsing
-_TYPE_NAMES = {corpus: name for name, corpus in TUNE_TYPES.items()}
 _FIELD_PARAMS = {field: param for param, field in PARAMS.items()}
 
 
@@ -40,7 +39,7 @@ def to_query(request: TuneRequest, model_hash: str, continuations: tuple[tuple[i
     """The query string (with its leading '?') that writes `request` again on the model `model_hash`,
     then continues it from each (bar, seed) in turn."""
     values = {
-        "type": _TYPE_NAMES.get(request.tune_type, ANY) if request.tune_type else ANY,
+        "type": type_name(request.tune_type),
         "meter": request.meter or ANY, "key": request.key or ANY, "mode": request.mode or ANY,
         "title": request.title or "", "opening": request.opening,
         "temperature": f"{request.temperature:g}", "seed": str(request.seed),
