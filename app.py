@@ -23,7 +23,7 @@ from starlette.middleware import Middleware
 
 from tunesmith.composer import Composer
 from tunesmith.edit import continuation_request
-from tunesmith.fairness import ClientJobs
+from tunesmith.fairness import ClientJobs, client_address
 from tunesmith.explore import ranked, score, shorten, write_chain
 from tunesmith.engine import load_engine
 from tunesmith.abc import tunebook
@@ -164,14 +164,49 @@ def compose(temperature: float = defaults.temperature, seed: int = 0, strict: bo
             stream.cancel()  # the listener left (or the tune is done): free the row at the next step
     finally:
         client_jobs.release(client_of(request))  # reserved by check_api
+        forget_session(request)
+
+
+def _reserve_slot(request, field: str) -> tuple[str | None, str]:
+    """Reserves one of the client's JOBS_PER_CLIENT slots for an event that passed its checks
+    (released when the event ends); else "busy" on `field` (the message has to sit under some
+    field; it is about none)."""
+    client = client_of(request)
+    if client_jobs.reserve(client):
+        return None, ""
+    log.warning("refused a request before the queue: %s has %d jobs", client, client_jobs.cap)
+    return field, (f"busy: you already have {client_jobs.cap} tunes queued or being written; "
+                   f"try again when some have finished")
+
+
+@contextlib.contextmanager
+def holding_slot(request):
+    """A page event's job slot, reserved by its validator, is released however the event ends."""
+    try:
+        yield
+    finally:
+        client_jobs.release(client_of(request))
+
+
+def forget_session(request) -> None:
+    """Drops an API call's session once the call is over. Gradio keeps a copy of the whole page's
+    config for every session (about 100 kB here) until SESSIONS_KEPT newer ones push it out; an
+    API call's session holds nothing afterwards, and keeping it would let API traffic push out the
+    sessions of people on the page (their candidates and the tune they continue)."""
+    holder = getattr(demo, "state_holder", None)  # set when the app is served
+    if request is None or holder is None or not request.session_hash:
+        return
+    with holder.lock:
+        holder.session_data.pop(request.session_hash, None)
+        holder.time_last_used.pop(request.session_hash, None)
 
 
 def client_of(request) -> str:
-    """Who sent a request: the first X-Forwarded-For address behind a proxy (a Space), else the peer."""
+    """Who sent a request (tunesmith.fairness.client_address: behind a Space's proxy, the address
+    the proxy saw, never what the client wrote in X-Forwarded-For)."""
     if request is None:
         return "local"
-    forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip()
-    return forwarded or (request.client.host if request.client else "unknown")
+    return client_address(request.client.host if request.client else None, request.headers.get("x-forwarded-for"))
 
 
 API_FIELDS = ("temperature", "seed", "strict", "tune_type", "meter", "key", "mode", "title", "opening", "max_chars")
@@ -181,7 +216,7 @@ def check_api(temperature, seed, strict, tune_type, meter, key, mode, title, ope
               request: gr.Request = None):
     """Runs before the queue for /compose (gradio_client, REST /call, MCP): the raw values (the
     endpoint does no preprocessing) through the request parser, a message for the field it refuses;
-    then the client's job cap ("busy" on the first field: it is about no field)."""
+    then the client's job slot (_reserve_slot)."""
     values = (temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars)
     named = dict(zip(API_FIELDS, values))
     try:
@@ -190,10 +225,8 @@ def check_api(temperature, seed, strict, tune_type, meter, key, mode, title, ope
     except RequestError as error:  # Gradio names the parameter before the message
         wrong, message = error.field, error.rule
         log.warning("refused /compose before the queue: %s", error)  # one line, no traceback
-    if wrong is None and not client_jobs.reserve(client_of(request)):
-        wrong, message = API_FIELDS[0], (f"busy: this client already has {client_jobs.cap} tunes queued or being "
-                                         f"written; try again when some have finished")
-        log.warning("refused /compose before the queue: %s has %d jobs", client_of(request), client_jobs.cap)
+    if wrong is None:
+        wrong, message = _reserve_slot(request, API_FIELDS[0])
     return _verdicts(API_FIELDS, wrong, message)
 
 
@@ -238,20 +271,25 @@ PAGE_INPUTS = ("lock", "temperature", "seed", "strict", "tune_type", "meter", "k
                "max_chars", "candidates")
 
 
-def check_page(*values):
-    """Runs before the queue: a message under each control whose value the request parser refuses."""
-    named = dict(zip(PAGE_INPUTS, values))
+def check_page(lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars, candidates,
+               request: gr.Request = None):
+    """Runs before the queue: a message under each control whose value the request parser refuses;
+    then the client's job slot."""
+    named = dict(zip(PAGE_INPUTS, (lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening,
+                                   max_chars, candidates)))
     if not named["lock"]:
         named["seed"] = 0  # drawn when the tune is written
     try:
-        request = parse_request({k: v for k, v in named.items() if k in FIELDS}, description)
+        tune = parse_request({k: v for k, v in named.items() if k in FIELDS}, description)
         count = parse_candidates(named["candidates"])
         if named["lock"]:
-            parse_seed(request.seed + count - 1)  # every candidate's seed must be a seed
+            parse_seed(tune.seed + count - 1)  # every candidate's seed must be a seed
         wrong, message = None, ""
     except RequestError as error:
         wrong, message = error.field, error.rule
         log.warning("refused a page request before the queue: %s", error)
+    if wrong is None:
+        wrong, message = _reserve_slot(request, "temperature")
     return _verdicts(PAGE_INPUTS, wrong, message)
 
 
@@ -274,12 +312,18 @@ def _no_candidates():
     return gr.Radio(choices=[], value=None, visible=False)
 
 
-def write_tune(*values):
+def write_tune(lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars, candidates,
+               request: gr.Request = None):
+    with holding_slot(request):  # reserved by check_page
+        yield from _write_tune((lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening,
+                                max_chars), candidates)
+
+
+def _write_tune(page, candidates):
     """The page's Generate (the page's inputs, then the number of candidates): (seed, view, picker,
     candidates, link, edit box, edited) updates; the seed and the view always come from the same
     tune. Several candidates are written in one batched run (seeds seed, seed+1, ...), the first
     shown as it is written, then all ranked, the best shown."""
-    *page, candidates = values
     request = _request(_page_values(*page))
     with refused_as_error("candidates: "):
         count = parse_candidates(candidates)
@@ -334,7 +378,34 @@ def _stream_link(request, chain):
         stream.cancel()
 
 
-def continue_tune(shown, bar, then_seed, edited=False, edit_text="", strict=True, temperature=None, max_chars=None):
+def continue_tune(shown, bar, then_seed, edited=False, edit_text="", strict=True, temperature=None, max_chars=None,
+                  request: gr.Request = None):
+    with holding_slot(request):  # reserved by check_continue
+        yield from _continue_tune(shown, bar, then_seed, edited, edit_text, strict, temperature, max_chars)
+
+
+CONTINUE_INPUTS = ("shown", "bar", "then_seed", "edited", "edit_text", "strict", "temperature", "max_chars")
+
+
+def check_continue(shown, bar, then_seed, edited, edit_text, strict, temperature, max_chars,
+                   request: gr.Request = None):
+    """Runs before the queue: the bar and the continuation seed (messages under them), then the
+    client's job slot. The tune itself is checked when the event runs: it is a link or an edit
+    the page made, and its message names what is wrong in it."""
+    try:
+        _whole_bar(bar)
+        if then_seed not in (None, ""):
+            parse_seed(then_seed)
+        wrong, message = None, ""
+    except RequestError as error:
+        wrong, message = {"seed": "then_seed"}.get(error.field, error.field), error.rule
+        log.warning("refused a continuation before the queue: %s", error)
+    if wrong is None:
+        wrong, message = _reserve_slot(request, "bar")
+    return _verdicts(CONTINUE_INPUTS, wrong, message)
+
+
+def _continue_tune(shown, bar, then_seed, edited, edit_text, strict, temperature, max_chars):
     """Continue from here: keeps the tune shown up to bar `bar` exactly and writes the rest again,
     with `then_seed` (its own seed writes the same tune again) or, when empty, a new seed. An
     edited tune is kept up to that bar as the opening of a new request (tunesmith/edit.py)."""
@@ -390,8 +461,20 @@ def as_text(text: str) -> str:
     return html.escape(text, quote=True).replace("`", "'").replace("\n", " ")
 
 
-def write_linked_tune(link):
+def write_linked_tune(link, request: gr.Request = None):
     """Writes the tune a share link names, continuations included (the lock is left off)."""
+    with holding_slot(request):  # reserved by check_linked
+        yield from _write_linked_tune(link)
+
+
+def check_linked(link, request: gr.Request = None):
+    """Runs before the queue: the client's job slot for writing a linked tune (the link itself was
+    read, and its problems shown, when the page loaded)."""
+    wrong, message = _reserve_slot(request, "link") if link else (None, "")
+    return _verdicts(("link",), wrong, message)
+
+
+def _write_linked_tune(link):
     if not link:
         yield (gr.skip(),) * 8
         return
@@ -498,7 +581,7 @@ with gr.Blocks(title="Tunesmith") as demo:
     continuing = continue_button.click(continue_tune, inputs=[shown, from_bar, then_seed, edited, edit_box, strict,
                                                               temperature, max_chars],
                                        outputs=[seed, then_seed, view, pick, ranked_state, shown, edit_box, edited],
-                                       api_visibility="private", trigger_mode="once")
+                                       validator=check_continue, api_visibility="private", trigger_mode="once")
     stop.click(None, cancels=[writing, continuing])
     seed.input(None, outputs=lock, js="() => true", api_visibility="private", show_progress="hidden")
     edit_box.input(preview_edit, inputs=edit_box, outputs=[view, edited], api_visibility="private",
@@ -508,12 +591,16 @@ with gr.Blocks(title="Tunesmith") as demo:
               show_progress="hidden").then(
         write_linked_tune, inputs=[linked],
         outputs=[seed, then_seed, view, pick, ranked_state, shown, edit_box, edited],
-        api_visibility="private")
+        validator=check_linked, api_visibility="private")
     gr.api(compose, api_name="compose")
     # gr.api takes no validator in Gradio 6.31; the event it makes does: set it there.
     next(fn for fn in demo.fns.values() if fn.api_name == "compose").validator = check_api
     gr.api(engine_info, api_name="engine", queue=False)
 
+# Gradio keeps a record of the latest events in memory for its queue estimates (10,000 by default,
+# about 0.5 kB each): the latest ANALYTICS_EVENTS_KEPT are plenty for estimates and keep memory flat.
+ANALYTICS_EVENTS_KEPT = 500
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", str(ANALYTICS_EVENTS_KEPT))  # read by demo.queue()
 # Every stream is a row of the one composer: let as many run as it steps together.
 # api_open=False: /gradio_api/run/... (which skips the queue and its validators, and answers a
 # stream with its first update only) is closed; gradio_client, /call and MCP go through the queue.

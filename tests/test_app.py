@@ -251,7 +251,7 @@ def test_one_client_cannot_hold_more_than_its_share_of_jobs(client, served_app, 
                                      headers={"Content-Type": "application/json"})
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
-    assert refused.value.code == 422 and b"busy: this client already has 1 tunes" in refused.value.read()
+    assert refused.value.code == 422 and b"busy: you already have 1 tunes" in refused.value.read()
     assert first.result().startswith("X:1\n")  # the first one finishes and frees the client's slot
     deadline = time.monotonic() + 5
     while app.client_jobs.count("127.0.0.1") and time.monotonic() < deadline:
@@ -273,3 +273,73 @@ def test_extra_or_missing_values_are_refused_not_dropped(served_app, data):
     assert refused.value.code == 422
     assert f"compose takes 10 values" in json.loads(refused.value.read())["detail"]
     assert app.composer.stats()["rows_stepped"] == before
+
+
+def test_a_finished_api_call_leaves_no_session_behind_and_event_records_are_bounded(client, served_app):
+    import time
+    app, _ = served_app
+    holder = app.demo.state_holder
+    client.predict(seed=31, api_name="/compose")
+    deadline = time.monotonic() + 5
+    while client.session_hash in holder.session_data and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # Gradio would keep a copy of the page's config for it (about 100 kB) until 300 newer sessions
+    # pushed it out; page sessions keep their room.
+    assert client.session_hash not in holder.session_data
+    assert app.demo._queue.ANALYTICS_MAX_EVENTS == app.ANALYTICS_EVENTS_KEPT
+
+
+def test_a_full_queue_answers_busy_at_once_and_writes_nothing(client, served_app, monkeypatch):
+    import json
+    import time
+    import urllib.error
+    import urllib.request
+
+    from gradio_client.exceptions import AppError
+    app, url = served_app
+    monkeypatch.setattr(app.demo._queue, "max_size", 0)  # as if 0 more fit: every request finds it full
+    before = app.composer.stats()["rows_stepped"]
+    request = urllib.request.Request(f"{url}gradio_api/call/compose", data=json.dumps({"data": call_data("seed", 5)}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    started = time.monotonic()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 503 and "Queue is full" in json.loads(refused.value.read())["detail"]
+    assert time.monotonic() - started < 1.0
+    with pytest.raises(Exception, match="Please try again"):
+        client.predict(seed=5, api_name="/compose")
+    assert app.composer.stats()["rows_stepped"] == before
+    monkeypatch.undo()
+    assert client.predict(seed=5, api_name="/compose").startswith("X:1\n")  # room again: it runs
+
+
+class FakeRequest:
+    """What the validators read of a gr.Request: the peer and the headers."""
+
+    def __init__(self, host, forwarded=None):
+        self.client = type("Peer", (), {"host": host})()
+        self.headers = {"x-forwarded-for": forwarded} if forwarded else {}
+
+
+def test_page_events_take_the_same_per_client_slots_as_the_api(monkeypatch):
+    import app
+
+    from tunesmith.fairness import ClientJobs
+    monkeypatch.setattr(app, "client_jobs", ClientJobs(cap=2, ttl=60))
+    alice, bob = FakeRequest("10.0.0.1", "203.0.113.5"), FakeRequest("10.0.0.1", "203.0.113.6")
+    page = (True, 1.0, 3, True, "any", "any", "any", "any", "", "", 2000, 1)
+
+    def refused(verdicts):
+        return [v["message"] for v in verdicts if not v["is_valid"]]
+
+    assert refused(app.check_page(*page, request=alice)) == []
+    assert refused(app.check_continue("?seed=3", 2, "", False, "", True, 1.0, 2000, request=alice)) == []
+    busy = refused(app.check_linked("?seed=4", request=alice))
+    assert len(busy) == 1 and busy[0].startswith("busy: you already have 2 tunes")
+    assert refused(app.check_page(*page, request=bob)) == []  # another client is not affected
+    assert refused(app.check_continue("?seed=3", "two", "", False, "", True, 1.0, 2000, request=bob)) == \
+        ["must be a bar number, 1 or more (click a note in the score to pick one)"]  # checked before any slot
+    with app.holding_slot(alice):
+        pass  # an event ends (however it ends): its slot is free again
+    assert refused(app.check_linked("?seed=4", request=alice)) == []
+    assert app.client_jobs.count("203.0.113.5") == 2 and app.client_jobs.count("203.0.113.6") == 1

@@ -171,3 +171,26 @@ def test_the_shared_automaton_numbers_states_consistently_across_threads(vocab):
         thread.join()
     assert len(automaton.states) == len(specs)
     assert all(automaton.specs[automaton.ids[(spec, TuneState())]] == spec for spec in specs)
+
+
+def test_a_full_automaton_is_replaced_for_new_tunes_while_tunes_under_way_keep_theirs(vocab, split, monkeypatch):
+    from tunesmith.strict_abc import Automaton
+    monkeypatch.setattr(Automaton, "MAX_STATES", 40)
+    monkeypatch.setattr(Automaton, "_current", {})
+    tune = next(t for t in split.train if explain(t) is None and len(t) > 300).rstrip("\n") + "\n\n"
+    under_way = TuneTracker(vocab, max_chars=2000)
+    half = len(tune) // 2
+    for char in tune[:half]:
+        under_way.push(char)
+    full = under_way.automaton
+    assert len(full.states) >= Automaton.MAX_STATES
+    fresh = TuneTracker(vocab, max_chars=2000)
+    assert fresh.automaton is not full and len(fresh.automaton.states) == 1  # memory stays bounded
+    twin = TuneTracker(vocab, max_chars=2000)
+    for position, char in enumerate(tune):
+        if position >= half:  # the tune under way goes on in its own automaton, past the cap
+            assert np.array_equal(under_way.allowed(), twin.allowed())
+            under_way.push(char)
+        twin.push(char)
+    assert under_way.automaton is full and len(full.states) > Automaton.MAX_STATES
+    assert under_way.state == twin.state and under_way.state.token == "done"

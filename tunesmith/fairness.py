@@ -7,6 +7,8 @@ also expire after `ttl` seconds, past which the app stops any tune anyway.
 from __future__ import annotations
 
 import collections
+import ipaddress
+import os
 import threading
 import time
 
@@ -52,3 +54,29 @@ class ClientJobs:
     def clients(self) -> int:
         with self._lock:
             return len(self._jobs)
+
+
+# How many proxies in front of the app append to X-Forwarded-For (a Space: one). Their entries are
+# the rightmost ones; anything left of them is whatever the client wrote, so it is never trusted.
+PROXY_HOPS_ENV = "TUNESMITH_PROXY_HOPS"
+DEFAULT_PROXY_HOPS = 1
+
+
+def client_address(peer: str | None, forwarded_for: str | None, hops: int | None = None) -> str:
+    """Who sent a request, for the per-client cap. Behind proxies on a private network (a Space),
+    the address the outermost trusted proxy saw: the `hops`-th X-Forwarded-For entry from the right.
+    From a public peer the header is ignored: the peer could have written anything in it."""
+    peer = peer or "unknown"
+    hops = int(os.environ.get(PROXY_HOPS_ENV, DEFAULT_PROXY_HOPS)) if hops is None else hops
+    entries = [entry.strip() for entry in (forwarded_for or "").split(",") if entry.strip()]
+    if hops < 1 or not entries or not _is_private(peer):
+        return peer
+    return entries[-min(hops, len(entries))]
+
+
+def _is_private(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return ip.is_private or ip.is_loopback

@@ -404,7 +404,12 @@ class Automaton:
     fresh automaton; tunes under way keep theirs until they end, so memory stays bounded.
     """
 
-    MAX_STATES = 100_000  # visited states: about 65 MB with their masks and moves (0.65 kB each, measured)
+    # Visited states before new tunes get a fresh automaton: the states a tune can reach run to
+    # millions, and the model keeps finding rare ones (about 7 per tune after the first hundred),
+    # so an automaton that never starts again grows for ever. This many take about 3 MB (0.4 kB
+    # each with their masks and moves, measured); the common states come back within a few dozen
+    # tunes of a fresh start.
+    MAX_STATES = 8_000
     _current: dict[tuple, "Automaton"] = {}
     _choosing = threading.Lock()
 
@@ -418,10 +423,13 @@ class Automaton:
         self.states: list[TuneState] = []
         self.specs: list[HeaderSpec] = []
         self.masked: list[bool] = []  # whether allowed[sid] and only[sid] are computed
-        self.allowed = np.zeros((1024, len(chars)), dtype=bool)
+        # All rows at once (zeroed pages cost no memory until written); tunes still under way when
+        # the automaton is full may add a few more, and then it doubles.
+        self.allowed = np.zeros((self.MAX_STATES, len(chars)), dtype=bool)
         self.only: list[int] = []  # the one character allowed in a state, or -1 (a forced move)
         self.can_finish: list[bool] = []  # in the body with enough bars: finishing may switch on
-        self.moves: dict[tuple[int, int], int] = {}  # (state, character index) -> next state
+        self.width = len(chars)
+        self.moves: dict[int, int] = {}  # state * width + character index -> next state (an int key: no tuple)
 
     @classmethod
     def for_vocab(cls, vocab: Vocabulary) -> "Automaton":
@@ -466,11 +474,12 @@ class Automaton:
 
     def move(self, sid: int, index: int) -> int:
         """The state after character `index` from state sid, or -1 where it is refused."""
-        nxt = self.moves.get((sid, index))
+        key = sid * self.width + index
+        nxt = self.moves.get(key)
         if nxt is None:
             after = advance(self.states[sid], self.chars[index], self.specs[sid])
             nxt = -1 if after is None else self.number(after, self.specs[sid])
-            self.moves[(sid, index)] = nxt  # a dict assignment is atomic; the same value either way
+            self.moves[key] = nxt  # a dict assignment is atomic; the same value either way
         return nxt
 
     def finishing(self, sid: int) -> int:
@@ -510,7 +519,7 @@ class TuneTracker:
     def push_index(self, index: int) -> None:
         """Follows one more character (by vocabulary index); ValueError if it breaks the tune."""
         automaton = self.automaton
-        nxt = automaton.moves.get((self.sid, index))
+        nxt = automaton.moves.get(self.sid * automaton.width + index)
         if nxt is None:
             nxt = automaton.move(self.sid, index)
         if nxt < 0:
