@@ -24,6 +24,7 @@ from starlette.middleware import Middleware
 from tunesmith.composer import Composer
 from tunesmith.edit import continuation_request
 from tunesmith.fairness import ClientJobs, client_address
+from tunesmith.form import FORM_BY_DEFAULT, HOMES
 from tunesmith.explore import ranked, score, shorten, write_chain
 from tunesmith.engine import load_engine
 from tunesmith.abc import tunebook
@@ -136,7 +137,8 @@ EXAMPLES = [  # ready-made links (the page reads them like any share link)
 
 def compose(temperature: float = defaults.temperature, seed: int = 0, strict: bool = True, tune_type: str = ANY,
             meter: str = ANY, key: str = ANY, mode: str = ANY, title: str = "", opening: str = "",
-            max_chars: int = defaults.max_chars, request: gr.Request = None) -> Iterator[str]:
+            max_chars: int = defaults.max_chars, form: bool = FORM_BY_DEFAULT, home: str = HOMES[0],
+            request: gr.Request = None) -> Iterator[str]:
     """Compose a folk tune in ABC notation, streamed as it is written.
 
     Args:
@@ -150,13 +152,17 @@ def compose(temperature: float = defaults.temperature, seed: int = 0, strict: bo
         title: the tune's title, or empty for the model to choose one.
         opening: the first bars of the tune body in ABC, or empty.
         max_chars: the most characters the tune may have.
+        form: with strict meter, a regular form: parts of 4, 8 or 16 bars, first and second endings
+            paired, |] only at the end, and the last note the home note.
+        home: with form, what the last note may be: "tonic" (the key's), or "triad" (any note of the tonic triad).
 
     Returns:
         The ABC text of the tune, growing as it is written.
     """
     try:
         tune = _request(dict(temperature=temperature, seed=seed, strict=strict, tune_type=tune_type, meter=meter,
-                             key=key, mode=mode, title=title, opening=opening, max_chars=max_chars))
+                             key=key, mode=mode, title=title, opening=opening, max_chars=max_chars, form=form,
+                             home=home))
         stream = composer.submit(tune)
         try:
             yield from _updates(stream)
@@ -209,15 +215,16 @@ def client_of(request) -> str:
     return client_address(request.client.host if request.client else None, request.headers.get("x-forwarded-for"))
 
 
-API_FIELDS = ("temperature", "seed", "strict", "tune_type", "meter", "key", "mode", "title", "opening", "max_chars")
+API_FIELDS = ("temperature", "seed", "strict", "tune_type", "meter", "key", "mode", "title", "opening", "max_chars",
+              "form", "home")
 
 
-def check_api(temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars,
+def check_api(temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars, form, home,
               request: gr.Request = None):
     """Runs before the queue for /compose (gradio_client, REST /call, MCP): the raw values (the
     endpoint does no preprocessing) through the request parser, a message for the field it refuses;
     then the client's job slot (_reserve_slot)."""
-    values = (temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars)
+    values = (temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars, form, home)
     named = dict(zip(API_FIELDS, values))
     try:
         parse_request(named, description)
@@ -258,25 +265,26 @@ def _request(values: dict):
         return parse_request(values, description)
 
 
-def _page_values(lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars) -> dict:
+def _page_values(lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars, form,
+                 home) -> dict:
     """The page's controls as request values; an unlocked seed is drawn here, in the same event that
     writes the tune, so the seed box always shows the seed of the tune on screen."""
     if not lock:
         seed = random.randrange(RANDOM_SEEDS)
     return dict(temperature=temperature, seed=seed, strict=strict, tune_type=tune_type, meter=meter, key=key,
-                mode=mode, title=title, opening=opening, max_chars=max_chars)
+                mode=mode, title=title, opening=opening, max_chars=max_chars, form=form, home=home)
 
 
 PAGE_INPUTS = ("lock", "temperature", "seed", "strict", "tune_type", "meter", "key", "mode", "title", "opening",
-               "max_chars", "candidates")
+               "max_chars", "form", "home", "candidates")
 
 
-def check_page(lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars, candidates,
-               request: gr.Request = None):
+def check_page(lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars, form, home,
+               candidates, request: gr.Request = None):
     """Runs before the queue: a message under each control whose value the request parser refuses;
     then the client's job slot."""
     named = dict(zip(PAGE_INPUTS, (lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening,
-                                   max_chars, candidates)))
+                                   max_chars, form, home, candidates)))
     if not named["lock"]:
         named["seed"] = 0  # drawn when the tune is written
     try:
@@ -312,11 +320,11 @@ def _no_candidates():
     return gr.Radio(choices=[], value=None, visible=False)
 
 
-def write_tune(lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars, candidates,
-               request: gr.Request = None):
+def write_tune(lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars, form, home,
+               candidates, request: gr.Request = None):
     with holding_slot(request):  # reserved by check_page
         yield from _write_tune((lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening,
-                                max_chars), candidates)
+                                max_chars, form, home), candidates)
 
 
 def _write_tune(page, candidates):
@@ -379,15 +387,16 @@ def _stream_link(request, chain):
 
 
 def continue_tune(shown, bar, then_seed, edited=False, edit_text="", strict=True, temperature=None, max_chars=None,
-                  request: gr.Request = None):
+                  form=FORM_BY_DEFAULT, home=HOMES[0], request: gr.Request = None):
     with holding_slot(request):  # reserved by check_continue
-        yield from _continue_tune(shown, bar, then_seed, edited, edit_text, strict, temperature, max_chars)
+        yield from _continue_tune(shown, bar, then_seed, edited, edit_text, strict, temperature, max_chars, form, home)
 
 
-CONTINUE_INPUTS = ("shown", "bar", "then_seed", "edited", "edit_text", "strict", "temperature", "max_chars")
+CONTINUE_INPUTS = ("shown", "bar", "then_seed", "edited", "edit_text", "strict", "temperature", "max_chars", "form",
+                   "home")
 
 
-def check_continue(shown, bar, then_seed, edited, edit_text, strict, temperature, max_chars,
+def check_continue(shown, bar, then_seed, edited, edit_text, strict, temperature, max_chars, form, home,
                    request: gr.Request = None):
     """Runs before the queue: the bar and the continuation seed (messages under them), then the
     client's job slot. The tune itself is checked when the event runs: it is a link or an edit
@@ -405,7 +414,7 @@ def check_continue(shown, bar, then_seed, edited, edit_text, strict, temperature
     return _verdicts(CONTINUE_INPUTS, wrong, message)
 
 
-def _continue_tune(shown, bar, then_seed, edited, edit_text, strict, temperature, max_chars):
+def _continue_tune(shown, bar, then_seed, edited, edit_text, strict, temperature, max_chars, form, home):
     """Continue from here: keeps the tune shown up to bar `bar` exactly and writes the rest again,
     with `then_seed` (its own seed writes the same tune again) or, when empty, a new seed. An
     edited tune is kept up to that bar as the opening of a new request (tunesmith/edit.py)."""
@@ -414,7 +423,7 @@ def _continue_tune(shown, bar, then_seed, edited, edit_text, strict, temperature
         then = random.randrange(RANDOM_SEEDS) if then_seed in (None, "") else parse_seed(then_seed)
         if edited:
             request = continuation_request(edit_text or "", bar, then, description, strict=bool(strict),
-                                           temperature=temperature, max_chars=max_chars)
+                                           temperature=temperature, max_chars=max_chars, form=form, home=home)
     if edited:
         for seed_value, view_update, share, text in _stream_link(request, ()):
             yield seed_value, then, view_update, _no_candidates(), [], share, text, False
@@ -437,7 +446,7 @@ def _whole_bar(value) -> int:
 def read_link(request: gr.Request):
     """Fills the controls from a share link (the page's URL query) and says what is off about it."""
     params = dict(request.query_params) if request is not None else {}
-    keep = [gr.skip()] * 11
+    keep = [gr.skip()] * 13
     if not params:
         return *keep, gr.skip(), ""
     try:
@@ -452,7 +461,7 @@ def read_link(request: gr.Request):
                   f"so the tune written here may differ from the one that was shared.")
     # The link's tune is written at once; the lock stays off, so Generate then moves on to new seeds.
     return (False, tune.temperature, tune.seed, tune.strict, type_name(tune.tune_type), tune.meter or ANY, tune.key or ANY,
-            tune.mode or ANY, tune.title or "", tune.opening, tune.max_chars,
+            tune.mode or ANY, tune.title or "", tune.opening, tune.max_chars, tune.form, tune.home,
             gr.Markdown(notice, visible=bool(notice)), "?" + urlencode(params))
 
 
@@ -565,10 +574,16 @@ with gr.Blocks(title="Tunesmith") as demo:
                                      elem_id="opening", elem_classes=["monospace"])
                 max_chars = gr.Number(value=defaults.max_chars, label="Maximum length (characters)",
                                       elem_id="max-chars")
+                with gr.Row():
+                    form = gr.Checkbox(value=FORM_BY_DEFAULT, label="Regular form", elem_id="form",
+                                       info="With strict meter: parts of 4, 8 or 16 bars, first and second endings "
+                                            "paired, ending on the home note.")
+                    home = gr.Radio(list(HOMES), value=HOMES[0], label="Last note", elem_id="home",
+                                    info="With regular form: the key's tonic, or any note of its triad.")
             gr.HTML(examples_html(), elem_id="examples")
             gr.Markdown(device_note(), elem_id="provider")
 
-    page_inputs = [lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars]
+    page_inputs = [lock, temperature, seed, strict, tune_type, meter, key, mode, title, opening, max_chars, form, home]
     ranked_state = gr.State([])  # the candidates of the last Generate, best first
     shown = gr.State("")  # the link of the tune on screen: what "Continue from this bar" continues
     edited = gr.State(False)  # the edit box holds a person's edit: continue from its text instead
@@ -579,7 +594,7 @@ with gr.Blocks(title="Tunesmith") as demo:
                api_visibility="private",
                show_progress="hidden")
     continuing = continue_button.click(continue_tune, inputs=[shown, from_bar, then_seed, edited, edit_box, strict,
-                                                              temperature, max_chars],
+                                                              temperature, max_chars, form, home],
                                        outputs=[seed, then_seed, view, pick, ranked_state, shown, edit_box, edited],
                                        validator=check_continue, api_visibility="private", trigger_mode="once")
     stop.click(None, cancels=[writing, continuing])

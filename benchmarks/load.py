@@ -31,7 +31,7 @@ import numpy as np
 from benchmarks.speed import free_port
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_ARGS = [1.0, 0, True, "any", "any", "any", "any", "", "", 2000]
+DEFAULT_ARGS = [1.0, 0, True, "any", "any", "any", "any", "", "", 2000, False, "tonic"]
 TIMEOUT = 120.0  # seconds: the most any one request may take here
 
 

@@ -3,7 +3,7 @@ import pytest
 from gradio_client import Client
 
 DEFAULTS = dict(temperature=1.0, seed=0, strict=True, tune_type="any", meter="any", key="any", mode="any",
-                title="", opening="", max_chars=2000)
+                title="", opening="", max_chars=2000, form=False, home="tonic")
 
 
 def args(**changes):
@@ -107,7 +107,7 @@ def test_compose_is_an_mcp_tool_with_every_parameter_described_and_it_writes_a_t
     compose = next(t for t in tools if t["name"] == "compose")
     properties = compose["inputSchema"]["properties"]
     assert set(properties) == {"temperature", "seed", "strict", "tune_type", "meter", "key", "mode", "title",
-                               "opening", "max_chars"}
+                               "opening", "max_chars", "form", "home"}
     assert all(len(p.get("description", "")) > 10 for p in properties.values())
     assert "ABC" in compose["description"]
 
@@ -139,6 +139,8 @@ BAD_INPUTS = [  # (field, bad value): every field, every kind of wrong
     *[("title", v) for v in ("Caf\u00e9", "A\x00B", "\ud800", "A" * 81, 5, "<b>x</b>")],
     *[("opening", v) for v in ("GA\n\nB", "X" * 601, 5, "GAB\x00")],
     *[("max_chars", v) for v in (5, 1.5, "2000", None, 10**9, True)],
+    *[("form", v) for v in (None, "true", 1, [])],
+    *[("home", v) for v in ("fifth", None, 3, "")],
 ]
 
 
@@ -271,7 +273,7 @@ def test_extra_or_missing_values_are_refused_not_dropped(served_app, data):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code == 422
-    assert f"compose takes 10 values" in json.loads(refused.value.read())["detail"]
+    assert f"compose takes 12 values" in json.loads(refused.value.read())["detail"]
     assert app.composer.stats()["rows_stepped"] == before
 
 
@@ -327,17 +329,17 @@ def test_page_events_take_the_same_per_client_slots_as_the_api(monkeypatch):
     from tunesmith.fairness import ClientJobs
     monkeypatch.setattr(app, "client_jobs", ClientJobs(cap=2, ttl=60))
     alice, bob = FakeRequest("10.0.0.1", "203.0.113.5"), FakeRequest("10.0.0.1", "203.0.113.6")
-    page = (True, 1.0, 3, True, "any", "any", "any", "any", "", "", 2000, 1)
+    page = (True, 1.0, 3, True, "any", "any", "any", "any", "", "", 2000, False, "tonic", 1)
 
     def refused(verdicts):
         return [v["message"] for v in verdicts if not v["is_valid"]]
 
     assert refused(app.check_page(*page, request=alice)) == []
-    assert refused(app.check_continue("?seed=3", 2, "", False, "", True, 1.0, 2000, request=alice)) == []
+    assert refused(app.check_continue("?seed=3", 2, "", False, "", True, 1.0, 2000, False, "tonic", request=alice)) == []
     busy = refused(app.check_linked("?seed=4", request=alice))
     assert len(busy) == 1 and busy[0].startswith("busy: you already have 2 tunes")
     assert refused(app.check_page(*page, request=bob)) == []  # another client is not affected
-    assert refused(app.check_continue("?seed=3", "two", "", False, "", True, 1.0, 2000, request=bob)) == \
+    assert refused(app.check_continue("?seed=3", "two", "", False, "", True, 1.0, 2000, False, "tonic", request=bob)) == \
         ["must be a bar number, 1 or more (click a note in the score to pick one)"]  # checked before any slot
     with app.holding_slot(alice):
         pass  # an event ends (however it ends): its slot is free again

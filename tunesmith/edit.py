@@ -56,7 +56,8 @@ def end_of_bar(body: str, bar: int) -> int:
 
 
 def continuation_request(text: str, bar: int, seed: int, model: ModelDescription, strict: bool = True,
-                         temperature: float | None = None, max_chars: int | None = None) -> TuneRequest:
+                         temperature: float | None = None, max_chars: int | None = None,
+                         form: bool | None = None, home: str | None = None) -> TuneRequest:
     """The request that keeps `text` up to the end of bar `bar` and writes the rest with `seed`."""
     fields, body = split_tune(text.replace("\r\n", "\n"))
     opening = body[:end_of_bar(body, bar)].lstrip("\n")
@@ -73,6 +74,9 @@ def continuation_request(text: str, bar: int, seed: int, model: ModelDescription
         values["temperature"] = temperature
     if max_chars is not None:
         values["max_chars"] = max_chars
+    for name, value in (("form", form), ("home", home)):
+        if value is not None:
+            values[name] = value
     try:
         return parse_request(values, model)
     except RequestError as error:

@@ -3,6 +3,7 @@
     python -m tunesmith.generate --n 20 --temperature 1.0 --seed 0 --out tunes.abc
     python -m tunesmith.generate --n 4 --type jig --key G --mode Dorian --title "The Long Road"
     python -m tunesmith.generate --n 20 --no-constraints --out raw.abc     # the raw model
+    python -m tunesmith.generate --n 20 --form [--home triad]              # regular form (tunesmith/form.py)
 
 Strict meter is on by default: every tune is well-formed ABC whose bars hold the meter
 (tunesmith/strict_abc.py); --no-constraints samples the model's distribution unchanged (fixed
@@ -23,6 +24,7 @@ from tqdm import tqdm
 from .abc import tunebook
 from .composer import Composer
 from .engine import load_engine
+from .form import HOMES
 from .model import DEFAULT_ARTIFACTS, ModelFolderError
 from .request import RequestError, parse_request
 
@@ -47,6 +49,8 @@ def main(argv=None) -> int:
     parser.add_argument("--provider", choices=["auto", "cpu", "cuda"], default=None)
     parser.add_argument("--weights", choices=["fp32", "int8"], default=None, help="CPU weights (default: the model's)")
     parser.add_argument("--no-constraints", action="store_true", help="sample the raw model (no strict meter)")
+    parser.add_argument("--form", action="store_true", help="regular parts, paired endings, ending on the home note")
+    parser.add_argument("--home", choices=HOMES, help="with --form: the tonic (default) or any note of the tonic triad")
     parser.add_argument("--out", default="-", help="output .abc file, or - for standard output")
     args = parser.parse_args(argv)
     if args.n < 1:
@@ -56,6 +60,9 @@ def main(argv=None) -> int:
     if "opening" in values:
         values["opening"] = values["opening"].replace("\\n", "\n")
     values["strict"] = not args.no_constraints
+    values["form"] = args.form
+    if args.home:
+        values["home"] = args.home
     try:
         engine = load_engine(args.artifacts, provider=args.provider, variant=args.weights)
         if engine.cuda_problem:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .model import ModelDescription
+from .form import FORM_BY_DEFAULT, HOMES
 from .strict_abc import KEYS, METERS, TEXT_CHARS, HeaderSpec, TuneState, first_refusal, refusal_reason
 
 MAX_SEED = 2**31 - 1
@@ -36,7 +37,8 @@ def type_name(corpus_word: str | None) -> str:
 
 TONICS = tuple(dict.fromkeys(k.split()[0] for k in KEYS))
 MODES = tuple(dict.fromkeys(k.split()[1] for k in KEYS))
-FIELDS = ("temperature", "seed", "tune_type", "meter", "key", "mode", "title", "opening", "max_chars", "strict")
+FIELDS = ("temperature", "seed", "tune_type", "meter", "key", "mode", "title", "opening", "max_chars", "strict",
+          "form", "home")
 
 
 class RequestError(ValueError):
@@ -60,6 +62,8 @@ class TuneRequest:
     opening: str = ""  # body text the tune starts with, after the header
     max_chars: int = 2000
     strict: bool = True
+    form: bool = FORM_BY_DEFAULT  # with strict meter: regular parts, paired endings, the home note (form.py)
+    home: str = "tonic"  # what the last note may be: "tonic", or "triad" (any note of the tonic triad)
     # The meters the opening fits (all of them without one); not a user field.
     opening_meters: tuple[str, ...] = tuple(METERS)
 
@@ -208,6 +212,14 @@ def parse_request(values: Mapping, model: ModelDescription) -> TuneRequest:
     if not isinstance(strict, bool):
         raise RequestError("strict", f"must be true or false, not {type(strict).__name__}")
 
+    form = get("form", FORM_BY_DEFAULT)
+    if not isinstance(form, bool):
+        raise RequestError("form", f"must be true or false, not {type(form).__name__}")
+    home = get("home", HOMES[0])
+    if not isinstance(home, str) or home.strip().lower() not in HOMES:
+        raise RequestError("home", f"must be one of: {', '.join(HOMES)}")
+    home = home.strip().lower()
+
     opening = get("opening")
     opening = "" if opening is None else _text("opening", opening, MAX_OPENING_CHARS, model)
     opening = LEADING_BAR_LINE.sub("", opening, count=1)
@@ -225,7 +237,7 @@ def parse_request(values: Mapping, model: ModelDescription) -> TuneRequest:
 
     return TuneRequest(temperature=float(temperature), seed=seed, tune_type=tune_type, meter=meter, key=key,
                        mode=mode, title=title, opening=opening, max_chars=max_chars, strict=strict,
-                       opening_meters=meters)
+                       form=form, home=home, opening_meters=meters)
 
 
 def parse_seed(value) -> int:

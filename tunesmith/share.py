@@ -1,7 +1,7 @@
 """Share links: a tune request as a URL query, and back.
 
 A link carries every setting that decides the tune (type, meter, key, mode, title, opening bars,
-temperature, seed, length, strict) and the short hash of the model that wrote it, so opening it
+temperature, seed, length, strict, form and home note) and the short hash of the model that wrote it, so opening it
 writes the same tune again on the same model, and says so when the model differs. What a link
 holds is untrusted: it goes through `parse_request` like any other input, and a wrong value is
 reported with the link's own parameter name.
@@ -21,7 +21,7 @@ from .request import ANY, RequestError, TuneRequest, parse_request, parse_seed, 
 # URL parameter -> request field (the names people see in a link are short).
 PARAMS = {"type": "tune_type", "meter": "meter", "key": "key", "mode": "mode", "title": "title",
           "opening": "opening", "temperature": "temperature", "seed": "seed", "length": "max_chars",
-          "strict": "strict"}
+          "strict": "strict", "form": "form", "home": "home"}
 MODEL_PARAM = "model"
 # A continuation ("from bar N, with seed T"; a chain for a continuation of a continuation):
 # comma lists of equal length, applied in order to the tune the other parameters write.
@@ -44,6 +44,7 @@ def to_query(request: TuneRequest, model_hash: str, continuations: tuple[tuple[i
         "title": request.title or "", "opening": request.opening,
         "temperature": f"{request.temperature:g}", "seed": str(request.seed),
         "length": str(request.max_chars), "strict": "1" if request.strict else "0",
+        "form": "1" if request.form else "0", "home": request.home if request.form else "",
         MODEL_PARAM: model_hash,
     }
     if continuations:
@@ -90,7 +91,7 @@ def from_query(params: Mapping[str, str], model: ModelDescription) -> tuple[Tune
             values[field] = _number(param, text)
         elif field in ("seed", "max_chars"):
             values[field] = _whole(param, text)
-        elif field == "strict":
+        elif field in ("strict", "form"):
             if text.strip().lower() not in ("1", "0", "true", "false"):
                 raise LinkError(param, f"must be 1 or 0 (got {text[:40]!r})")
             values[field] = text.strip().lower() in ("1", "true")

@@ -75,7 +75,8 @@ class Stream:
         self._next_uniform = 0
         if start is None:
             prime = description.inference.prime
-            self.tracker = TuneTracker(self.vocab, request.max_chars, request.header_spec(), body=request.strict)
+            self.tracker = TuneTracker(self.vocab, request.max_chars, request.header_spec(), body=request.strict,
+                                       form=request.strict and request.form, home_triad=request.home == "triad")
             self.text = ""
             self.draws = 0
             self.log_likelihood, self.scored = 0.0, 0
@@ -156,8 +157,7 @@ class Stream:
 
     def _append(self, index: int) -> None:
         char = self.vocab.chars[index]
-        if self.mask_live:
-            self.tracker.push_index(index)
+        following = self.mask_live
         self.text += char  # a new string each time: readers in other threads see whole texts
         if char == "\n":
             if not self.in_body and self.text.startswith("K:", self.line_start):
@@ -165,6 +165,9 @@ class Stream:
                 self.forced += self.request.opening
                 self.mask_live = self._mask_live
             self.line_start = len(self.text)
+        if following:
+            # The form holds the model's characters, not the opening's (which is the person's).
+            self.tracker.push_index(index, enforce_form=not self.forced)
 
     def starts_bar_line(self, index: int) -> bool:
         char = self.vocab.chars[index]

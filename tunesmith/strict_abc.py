@@ -84,6 +84,18 @@ class TuneState(NamedTuple):
     repeat_after_first: bool = False  # a :| closed the first ending: [2 may follow
     owe_ending: bool = False  # a short bar ended the first ending's line: the next line opens [2
     finishing: bool = False  # near the length cap: only closing moves are allowed
+    # Form (FormTracker's rules, on when `form`): the tracker counts bars per part and reads the
+    # key outside the automaton, and puts here only what the next moves depend on.
+    form: bool = False
+    part_end: int = 0  # the bar being written may close with: 0 a plain bar line only, 1 also one
+    #                    that ends the part, 2 only one that ends the part, 3 plain or |: (a pickup)
+    final_ok: bool = False  # |] (which ends the tune) may close this bar
+    may_end: bool = False  # the last bar line ended a regular part on the home note: the tune may end
+    home_fill: bool = False  # the note being written is not the home note and this bar could end the tune
+    first_ok: bool = False  # a first-time ending [1 may open after this bar (it can reach a regular count)
+    final: bool = False  # after |]: only the tune's end may follow
+    closed_with: str = ""  # the bar line that just closed a bar (for the tracker, then cleared)
+    closed_short: bool = False  # ... and whether that bar was short
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,14 @@ def _end_header_line(state: TuneState) -> TuneState:
 
 def _note_ticks(state: TuneState, suffix: str) -> int | None:
     """Ticks the pending note adds to the bar with this suffix, or None if it may not end so."""
+    ticks = _length_ticks(state, suffix)
+    if ticks is not None and state.home_fill and state.bar + ticks == state.meter and any(
+            t is not None and state.bar + t < state.meter for t in (_length_ticks(state, k) for k in LENGTHS)):
+        return None  # not the home note: it may not end a bar that could end the tune while a shorter length fits
+    return ticks
+
+
+def _length_ticks(state: TuneState, suffix: str) -> int | None:
     if suffix not in LENGTHS:
         return None
     base = LENGTHS[suffix]
@@ -232,6 +252,8 @@ def _close_bar(state: TuneState, symbol: str, ending: bool = False) -> TuneState
     repeat, double bar or ending, and only as long as the pickup or its complement, as real tunes
     do it ("AB|...|d6:|"); near the length cap the last bar may be anything.
     """
+    if state.form and not state.finishing and not _form_allows(state, symbol):
+        return None
     full = state.bar == state.meter
     special = symbol in SPECIAL_BARS or ending
     pickup = state.pickup
@@ -251,7 +273,26 @@ def _close_bar(state: TuneState, symbol: str, ending: bool = False) -> TuneState
     return state._replace(
         bar=0, bars=min(MIN_BARS, state.bars + 1), first_bar=False, short_ok=special,
         token="after_bar", symbol="", pair_done=False, ending=ending, pickup=pickup,
-        repeat_after_first=repeat_after_first)
+        repeat_after_first=repeat_after_first,
+        closed_with=symbol if state.form else "", closed_short=state.form and not full,
+        final=state.form and (state.final or symbol == "|]"), may_end=False)
+
+
+PART_ENDING_BARS = ("||", "|]", ":|", "::", "|:")  # bar lines that end a part (|: starts a repeat)
+
+
+def _form_allows(state: TuneState, symbol: str) -> bool:
+    """Whether the form lets `symbol` close the current bar (state.part_end, set by the tracker)."""
+    ends_part = symbol in PART_ENDING_BARS
+    if state.ending == 1 and not state.repeat_after_first:  # inside the first-time ending
+        if symbol == ":|":  # its repeat closes it: [2 follows
+            return state.part_end in (1, 2)
+        return not ends_part and state.part_end != 2
+    if symbol == "|]":
+        return state.final_ok
+    if state.part_end == 3:  # the part's first bar: a pickup may be followed by |:
+        return not ends_part or (symbol == "|:" and state.bar < state.meter)
+    return state.part_end in (1, 2) if ends_part else state.part_end != 2
 
 
 def _bar_can_close(state: TuneState, first: str) -> bool:
@@ -265,7 +306,14 @@ def _bar_can_close(state: TuneState, first: str) -> bool:
 
 def _ending_possible(state: TuneState | None) -> bool:
     """Whether "[1" or "[2" may follow: [1 opens an ending, [2 follows a first ending's repeat."""
-    return state is not None and (state.ending == 0 or (state.ending == 1 and state.repeat_after_first))
+    return state is not None and ((state.ending == 0 and _first_ending_ok(state)) or
+                                  (state.ending == 1 and state.repeat_after_first))
+
+
+def _first_ending_ok(state: TuneState) -> bool:
+    """The form lets [1 open here: the tracker's first_ok, and not right after a bar line that
+    ended the part (first_ok is reckoned for the part going on)."""
+    return not state.form or state.finishing or (state.first_ok and state.closed_with not in PART_ENDING_BARS)
 
 
 def _body(state: TuneState, char: str) -> TuneState | None:
@@ -305,7 +353,7 @@ def _body(state: TuneState, char: str) -> TuneState | None:
                 closed = _close_bar(state, "|", ending=True)
                 return closed._replace(token="ending") if _ending_possible(closed) else None
             closed = _close_bar(state, "|")
-            if closed is None and char == "!" and state.ending == 1 and not state.finishing:
+            if closed is None and char == "!" and state.ending == 1 and not state.finishing and not state.form:
                 # A short bar may end the first ending's line when the next line opens with "[2".
                 closed = _close_bar(state, "|", ending=True)
                 closed = closed and closed._replace(owe_ending=True, repeat_after_first=True)
@@ -326,7 +374,7 @@ def _body(state: TuneState, char: str) -> TuneState | None:
         return None
 
     if token == "ending":
-        if char == "1" and state.ending == 0:
+        if char == "1" and state.ending == 0 and _first_ending_ok(state):
             return state._replace(token="ending_digit", short_ok=True, ending=1,
                                        repeat_after_first=False)
         if char == "2" and state.ending == 1 and state.repeat_after_first:
@@ -341,9 +389,16 @@ def _body(state: TuneState, char: str) -> TuneState | None:
     if state.owe_ending and token == "line_start":
         return state._replace(token="ending", owe_ending=False) if char == "[" else None
     if char == "\n":
-        if token == "line_start" and state.bars >= MIN_BARS and state.bar == 0:
+        if token == "line_start" and state.bars >= MIN_BARS and state.bar == 0 and (
+                not state.form or state.finishing or state.may_end or state.final):
             return state._replace(token="done")  # the blank line that ends the tune
         return None
+    if state.form and not state.finishing:
+        if state.final:  # after |]: the line ends, then the tune
+            return state._replace(token="line_end") if char == "!" and token == "after_bar" else None
+        if state.ending == 1 and state.repeat_after_first and token in ("after_bar", "line_start") \
+                and char not in "![":
+            return None  # the first-time ending is over: its [2 comes next
     if char == "!":
         return state._replace(token="line_end") if token == "after_bar" else None
     if state.finishing and token == "after_bar":
@@ -430,6 +485,7 @@ class Automaton:
         self.can_finish: list[bool] = []  # in the body with enough bars: finishing may switch on
         self.width = len(chars)
         self.moves: dict[int, int] = {}  # state * width + character index -> next state (an int key: no tuple)
+        self.flagged: dict[tuple, int] = {}  # (state, form flags) -> the state with those flags
 
     @classmethod
     def for_vocab(cls, vocab: Vocabulary) -> "Automaton":
@@ -485,21 +541,39 @@ class Automaton:
     def finishing(self, sid: int) -> int:
         return self.number(self.states[sid]._replace(finishing=True), self.specs[sid])
 
+    def with_flags(self, sid: int, enforce: bool, part_end: int, final_ok: bool, may_end: bool,
+                   home_fill: bool, first_ok: bool) -> int:
+        """The state sid with the form's flags for the next moves (and the bar-close note cleared)."""
+        key = (sid, enforce, part_end, final_ok, may_end, home_fill, first_ok)
+        flagged = self.flagged.get(key)
+        if flagged is None:
+            state = self.states[sid]
+            want = state._replace(form=enforce, part_end=part_end, final_ok=final_ok, may_end=may_end,
+                                  home_fill=home_fill, first_ok=first_ok, closed_with="", closed_short=False)
+            flagged = sid if want == state else self.number(want, self.specs[sid])
+            self.flagged[key] = flagged
+        return flagged
+
 
 class TuneTracker:
     """Follows one tune character by character and says which next characters keep it valid.
 
     Made by a stream from its request: `spec` forces the fixed header fields; `body` False stops
     following at the end of the header (strict meter off: only the header is held to the form).
-    Near `max_chars` it switches to finishing: only moves that close the tune are allowed.
+    `form` adds the form's rules (tunesmith/form.py) to the body's, `home_triad` lets the tune end
+    on any note of the tonic triad. Near `max_chars` it switches to finishing: only moves that
+    close the tune are allowed.
     """
 
-    def __init__(self, vocab: Vocabulary, max_chars: int, spec: HeaderSpec = OPEN_HEADER, body: bool = True):
+    def __init__(self, vocab: Vocabulary, max_chars: int, spec: HeaderSpec = OPEN_HEADER, body: bool = True,
+                 form: bool = False, home_triad: bool = False):
+        from .form import FormCounter  # form.py builds on this module's states
         self.automaton = Automaton.for_vocab(vocab)
         self.max_chars = max_chars
         self.body = body
         self.consumed = 0
         self.sid = self.automaton.number(TuneState(), spec)
+        self.form = FormCounter(home_triad=home_triad) if form and body else None
 
     @property
     def state(self) -> TuneState:
@@ -516,8 +590,10 @@ class TuneTracker:
             self.automaton.mask(self.sid)
         return self.automaton.allowed[self.sid]
 
-    def push_index(self, index: int) -> None:
-        """Follows one more character (by vocabulary index); ValueError if it breaks the tune."""
+    def push_index(self, index: int, enforce_form: bool = True) -> None:
+        """Follows one more character (by vocabulary index); ValueError if it breaks the tune.
+        `enforce_form` False: the form counts this character but does not restrict the next one
+        (a request's opening is the person's, written as given)."""
         automaton = self.automaton
         nxt = automaton.moves.get(self.sid * automaton.width + index)
         if nxt is None:
@@ -525,18 +601,37 @@ class TuneTracker:
         if nxt < 0:
             raise ValueError(f"{automaton.chars[index]!r} is not valid here (character {self.consumed})")
         self.consumed += 1
+        if self.form is not None:
+            nxt = self._follow_form(self.sid, nxt, index, enforce_form)
         if automaton.can_finish[nxt] and self.max_chars - self.consumed <= FINISH_RESERVE:
             nxt = automaton.finishing(nxt)
         self.sid = nxt
 
-    def push(self, char: str) -> None:
+    def _follow_form(self, before: int, after: int, index: int, enforce: bool) -> int:
+        automaton, form = self.automaton, self.form
+        state, char = automaton.states[after], automaton.chars[index]
+        if not state.in_body:
+            form.header += char
+            return after
+        form.observe(automaton.states[before], state, char)
+        if not enforce:
+            form.grace = True  # the person's opening: the model may have to finish a bar line it began
+        elif form.grace and state.token not in ("bar_symbol", "ending"):
+            form.grace = False
+        flags = form.flags(state) if enforce and not state.finishing else (0, False, False, False, False)
+        if enforce and form.grace:
+            flags = (1, False, flags[2], False, True)  # any bar line or ending may finish what the opening began
+        return automaton.with_flags(after, enforce, *flags)
+
+    def push(self, char: str, enforce_form: bool = True) -> None:
         if char not in self.automaton.chars:
             raise ValueError(f"{char!r} is not in the vocabulary")
-        self.push_index(self.automaton.chars.index(char))
+        self.push_index(self.automaton.chars.index(char), enforce_form)
 
     def copy(self) -> "TuneTracker":
         twin = TuneTracker.__new__(TuneTracker)
         twin.__dict__.update(self.__dict__)  # the automaton is shared; the state number is a plain int
+        twin.form = self.form.copy() if self.form is not None else None
         return twin
 
 
