@@ -48,11 +48,12 @@ def body_lines(tune):
 
 
 def test_real_tune_before_and_after():
-    # Slurs, ties, staccato dots, `||`, a `>>` double dot and K:Gm become the seed's dialect.
+    # Slurs, ties, staccato dots, a `>>` double dot and K:Gm become the seed's dialect; the
+    # section end `||` stays, and only the tune's last bar line is `|]`.
     assert oneills.normalise_tune(LITTLE_HEATHY_HILL, 3) == "\n".join([
         "X:3", "T:The Little Heathy Hill", "Z: id:oneills1850-3", "M:C", "L:1/8", "K:G Minor",
         "B/c/|d2 d>c B2 AB|GBAG F2 DF|G>AGF D>CDF|G2 G>A B3 c|!",
-        "d>edc B2 A>B|GBAG F2 DF|G>AGF D>CDF|G2 G>A G3|]!",
+        "d>edc B2 A>B|GBAG F2 DF|G>AGF D>CDF|G2 G>A G3||!",
         "D|GABc d2 d=e|f2 =ed c>AF7/4c/4|d>edc B2 AB|GFD=E F2 Bc|!",
         "d>edc B2 A2|GBAG F2 DF|G>AGF D>CDF|G2 G>A G3|]!",
     ])
@@ -63,7 +64,7 @@ def test_sixteenth_unit_tune_is_halved_to_eighths():
     assert out.split("\n")[:8] == [
         "X:2", "T:Fare You Well", "Z: id:oneills1850-2", "M:2/4", "L:1/8", "K:D Major",
         "f/g/|a3/2b/ g3/2a/|f2 e3/2d/|d3/2c/ A3/2B/|c2 d3/2e/|!",
-        "d3/2c/ (3AGF|G2FG|A/d3/2 d3/2e/|d3|]!",
+        "d3/2c/ (3AGF|G2FG|A/d3/2 d3/2e/|d3||!",  # a section end inside the tune
     ]
 
 
@@ -112,6 +113,7 @@ def test_committed_corpus_is_in_the_seed_form(vocab):
         lines = tune.split("\n")
         assert all(re.fullmatch(p, line) for p, line in zip(SEED_HEADER, lines[:6])), lines[:6]
         assert all(line.endswith(("|!", "|]!")) or line.startswith("K:") for line in lines[6:]), tune
+        assert "|]" not in tune.rstrip("\n")[:-3], tune  # the final bar line ends the tune, nothing else
 
 
 def test_titles_and_notes_identify_copies():

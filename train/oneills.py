@@ -92,22 +92,24 @@ TOKEN = re.compile(r"""
 
 
 def bar_kind(s):
-    """Map any ABC bar spelling onto the three the seed uses: ':|', '|]', '|'.
+    """Map any ABC bar spelling onto the four the corpus uses: ':|', '||', '|]', '|'.
 
-    The seed has no `|:`, `::` or `||`: start-repeats are implicit, a section
-    end is `|]`.  So `|:` -> `|`, `::`/`:|:`/`|:|` -> `:|`, `||`/`[|` -> `|]`.
+    Start-repeats are implicit in the seed: `|:` -> `|`, `::`/`:|:`/`|:|` -> `:|`. A section end
+    `||`/`[|` stays `||`, and `|]` is the tune's end (render_tune moves any other to `||`).
     """
     core = s.rstrip(":")              # trailing colons are start-repeats: dropped
     if ":" in core or (core == "" and len(s) >= 2):
         return ":|"
     if core == "":
         raise Drop("stray ':'")
-    if "||" in core or "]" in core or "[|" in core:
+    if "]" in core:
         return "|]"
+    if "||" in core or "[|" in core:
+        return "||"
     return "|"
 
 
-RANK = {"|": 0, "|]": 1, ":|": 2}
+RANK = {"|": 0, "||": 1, "|]": 1, ":|": 2}
 
 
 def tokenise(body, factor):
@@ -390,15 +392,20 @@ def _normalise(raw, number):
         if not re.search(r"[A-Ga-g]", ln):
             raise Drop("line without notes")
     # Every body line ends in a bar line; the tune ends in `:|` or `|]` as 801/804 seed tunes do.
+    # `|]` ends the tune and nothing else: a section end inside it is `||` (an earlier version
+    # wrote `|]` there, and a model trained on it wrote final bar lines with music after them).
     for i, ln in enumerate(out_lines):
         if ln.startswith("K:"):
             continue
-        if not ln.endswith("|") and not ln.endswith("|]"):
-            if i == len(out_lines) - 1:
-                ln += "|]"
-            else:
+        last = i == len(out_lines) - 1
+        ln = ln.replace("|]", "||")
+        if not ln.endswith("|"):
+            if not last:
                 raise Drop("line not ending in a bar line")
-        elif i == len(out_lines) - 1 and not ln.endswith((":|", "|]")):
+            ln += "|]"
+        elif last and ln.endswith("||"):
+            ln = ln[:-2] + "|]"
+        elif last and not ln.endswith(":|"):
             ln += "]"
         out_lines[i] = ln + "!"
 
