@@ -2,6 +2,7 @@
 
     python -m train --preset shipped --out runs/shipped    # the shipped model (~1 hour on 2 CPU cores)
     python -m train --preset seed --out runs/seed          # the seed recipe (~20 min; overfits, early-stopped)
+    python -m train --preset transposed --out runs/transposed  # the shipped recipe, training tunes also moved to neighbouring keys
     python -m train --preset tiny --out runs/tiny          # seconds; a smoke run
 
 Uses CUDA when present. Writes best.pt (weights + config + vocabulary), metrics.csv/json,
@@ -20,6 +21,7 @@ from tunesmith.vocab import Vocabulary
 
 from .data import DEFAULT_CORPUS, REPO_ROOT, Split, fixed_split, read_corpus, sha256_of, split_tunes
 from .trainer import train
+from .transpose import transposed_copies
 
 
 def parse_args(argv=None):
@@ -35,8 +37,9 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def load_training_data(data: str, extra_corpus: str) -> tuple[Vocabulary, Split, dict]:
-    """The vocabulary and fixed split of the corpus, plus the extra corpus's tunes for training only."""
+def load_training_data(data: str, extra_corpus: str, transpose: int = 0) -> tuple[Vocabulary, Split, dict]:
+    """The vocabulary and fixed split of the corpus, plus the extra corpus's tunes and the training
+    tunes moved to neighbouring keys (`transpose` copies each), for training only."""
     text = read_corpus(data)
     vocab = Vocabulary.from_text(text)
     split = fixed_split(split_tunes(text))
@@ -50,6 +53,13 @@ def load_training_data(data: str, extra_corpus: str) -> tuple[Vocabulary, Split,
         extra = split_tunes(extra_text)
         split = Split(train=split.train + extra, validation=split.validation)
         provenance.update(extra_corpus_sha256=sha256_of(extra_path), extra_tunes=len(extra))
+    if transpose:
+        moved = transposed_copies(split.train, transpose)
+        unknown = vocab.unknown_chars("\n\n".join(moved))
+        if unknown:
+            raise ValueError(f"transposed tunes hold characters outside the vocabulary: {unknown!r}")
+        split = Split(train=split.train + moved, validation=split.validation)
+        provenance.update(transposed_tunes=len(moved))
     return vocab, split, provenance
 
 
@@ -61,7 +71,7 @@ def main(argv=None) -> int:
         if value is not None:
             setattr(config, field.name, value)
     try:
-        vocab, split, provenance = load_training_data(args.data, config.extra_corpus)
+        vocab, split, provenance = load_training_data(args.data, config.extra_corpus, config.transpose)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
