@@ -141,6 +141,9 @@ def read_form(tune: str) -> Form:
 
     def close_part(symbol):
         nonlocal part, unpaired, unequal
+        if part.first is None and len(part.main) == 1 and part.main[0] < units:
+            part = Part(main=list(part.main))  # only a pickup ("FA|:"): it starts the next part
+            return
         if part.first is not None and part.second is None:
             unpaired += 1
         if part.first is not None and part.second is not None and len(part.first) != len(part.second):

@@ -140,3 +140,27 @@ def test_composed_tunes_have_the_form_the_judge_looks_for(composer):
     assert sum(bool(f.last_note_tonic) for f in forms) >= 22
     plain = composer.compose_all([parse_request({"seed": s}, composer.description) for s in range(24)])
     assert sum(bool(read_form(t.text).last_note_tonic) for t in plain) < 20  # the form makes the difference
+
+
+def test_an_openings_bars_are_counted_though_not_held(vocab):
+    tracker = TuneTracker(vocab, max_chars=3000, form=True)
+    for char in HEAD.format(meter="C|", key="D Major"):
+        tracker.push(char)
+    opening = BAR * 2 + "d2"
+    for i, char in enumerate(opening):
+        tracker.push(char, enforce_form=i == len(opening) - 1)
+    assert tracker.form.part_bars == 2
+    assert not may(tracker, "fd A2FA|" + BAR * 2 + "d2fd A2FA||")  # that part would have 6 bars
+
+
+def test_after_a_second_ending_the_tune_may_end_with_any_final_bar_line(vocab):
+    tune = PART_A + "!\n" + BAR * 6 + "[1 " + BAR + "d2fd A2FA:|[2 " + BAR + "d2fd A2D2"
+    for ending in ("||!\n\n", ":|!\n\n", "|]!\n\n"):
+        assert may(tracker_after(vocab, tune), ending)
+    assert read_form(HEAD.format(meter="C|", key="D Major") + tune + "||!\n").parts == [8, 8]
+
+
+def test_a_pickup_before_a_repeat_sign_starts_the_part_for_the_judge_too(vocab):
+    tune = "FA|:" + BAR * 7 + "d2fd A2:|!\nFA|" + HOME_BAR * 7 + "d2fd D2||!\n"
+    assert may(tracker_after(vocab, ""), tune + "\n")
+    assert read_form(HEAD.format(meter="C|", key="D Major") + tune).parts == [8, 8]

@@ -147,7 +147,9 @@ class FormCounter:
             self.ending_bars += in_ending
         self.may_end = False
         if in_first and symbol == ":|":
-            self.first_len, self.ending_bars = self.ending_bars, 0  # [2 comes next
+            # [2 comes next and replaces [1: the part counts its bars before [1, then [2's.
+            self.first_len, self.ending_bars = self.ending_bars, 0
+            self.part_bars -= self.first_len
         elif symbol in ("||", "|]", ":|", "::", "|:") and not (symbol == "|:" and self.part_bars == 0):
             self.parts += 1
             self.shortest_part = min(self.shortest_part, max(1, self.part_bars))

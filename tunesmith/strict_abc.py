@@ -86,7 +86,8 @@ class TuneState(NamedTuple):
     finishing: bool = False  # near the length cap: only closing moves are allowed
     # Form (FormTracker's rules, on when `form`): the tracker counts bars per part and reads the
     # key outside the automaton, and puts here only what the next moves depend on.
-    form: bool = False
+    form: bool = False  # the form's rules hold (off while a request's opening is written)
+    counted: bool = False  # a FormCounter follows the tune: bar lines are reported to it (closed_with)
     part_end: int = 0  # the bar being written may close with: 0 a plain bar line only, 1 also one
     #                    that ends the part, 2 only one that ends the part, 3 plain or |: (a pickup)
     final_ok: bool = False  # |] (which ends the tune) may close this bar
@@ -274,7 +275,7 @@ def _close_bar(state: TuneState, symbol: str, ending: bool = False) -> TuneState
         bar=0, bars=min(MIN_BARS, state.bars + 1), first_bar=False, short_ok=special,
         token="after_bar", symbol="", pair_done=False, ending=ending, pickup=pickup,
         repeat_after_first=repeat_after_first,
-        closed_with=symbol if state.form else "", closed_short=state.form and not full,
+        closed_with=symbol if state.counted else "", closed_short=state.counted and not full,
         final=state.form and (state.final or symbol == "|]"), may_end=False)
 
 
@@ -548,7 +549,7 @@ class Automaton:
         flagged = self.flagged.get(key)
         if flagged is None:
             state = self.states[sid]
-            want = state._replace(form=enforce, part_end=part_end, final_ok=final_ok, may_end=may_end,
+            want = state._replace(form=enforce, counted=True, part_end=part_end, final_ok=final_ok, may_end=may_end,
                                   home_fill=home_fill, first_ok=first_ok, closed_with="", closed_short=False)
             flagged = sid if want == state else self.number(want, self.specs[sid])
             self.flagged[key] = flagged
