@@ -74,6 +74,7 @@ class Form:
     last_note_tonic: bool | None  # None: no note
     last_note_triad: bool | None
     regular: bool = False  # every part 4, 8 or 16 written bars
+    free_type: bool = False  # a set dance or O'Carolan tune: the corpus's parts of these have other lengths
 
     def line(self) -> str:
         return (f"parts {self.parts} · endings {self.endings} paired {self.paired} equal {self.equal_endings} · "
@@ -212,7 +213,8 @@ def read_form(tune: str) -> Form:
     return Form(parts=[p.written_bars(units) for p in parts], endings=endings, paired=unpaired == 0,
                 equal_endings=unequal == 0, final_only_at_end=not music_after_final,
                 last_note_tonic=None if last_pitch is None else last_pitch == tonic,
-                last_note_triad=None if last_pitch is None else last_pitch in triad, regular=regular)
+                last_note_triad=None if last_pitch is None else last_pitch in triad, regular=regular,
+                free_type=bool(re.search(r"^Z:.*\bdc-(setdance|ocarolan)-", tune, re.MULTILINE)))
 
 
 def pitch_of(match, signature: dict[str, int], bar_accidentals: dict[str, int]) -> int | None:
@@ -245,6 +247,7 @@ ROWS = (  # (row, the tunes that pass it); every row is a share of all the tunes
     ("every [2 as long as its [1", lambda f: f.equal_endings),
     ("final bar line (\\|]) only at the end", lambda f: f.final_only_at_end),
     ("every part has 4, 8 or 16 written bars", lambda f: f.regular),
+    ("... set dances and O'Carolan tunes aside", lambda f: f.regular or f.free_type),
     ("two or more parts", lambda f: len(f.parts) >= 2),
 )
 

@@ -75,4 +75,12 @@ def test_the_corpus_reads_as_regular_tunes_and_the_cli_prints_a_column_per_book(
     printed = capsys.readouterr().out
     assert f"{DEFAULT_CORPUS.name} ({len(tunes)})" in printed and "mine.abc (1)" in printed
     assert "| every [1 has its [2 | 100% | 0% |" in printed
-    assert table({"a": []}).count("\n") == 9
+    assert table({"a": []}).count("\n") == 10
+
+
+def test_set_dances_and_ocarolan_tunes_are_marked_for_the_row_that_sets_them_aside():
+    body = "d2fd A2FA|" * 5 + "d2fd A2D2:|!\n"
+    plain = read_form(tune(body))
+    setdance = read_form(tune(body).replace("L:1/8", "Z: id:dc-setdance-3\nL:1/8"))
+    assert plain.parts == setdance.parts == [6] and not plain.regular and not setdance.regular
+    assert setdance.free_type and not plain.free_type
