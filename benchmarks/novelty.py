@@ -16,6 +16,7 @@ from pathlib import Path
 
 from train.dedup import body_of as body  # the lines after the header
 from train.data import DEFAULT_CORPUS, REPO_ROOT, fixed_split, read_corpus, split_tunes
+from train.transpose import transposed_copies
 from tunesmith.composer import Composer
 from tunesmith.engine import load_engine
 from tunesmith.model import DEFAULT_ARTIFACTS
@@ -35,12 +36,15 @@ def longest_shared_run(text: str, haystack: str) -> int:
 
 
 def training_tunes(artifacts: Path) -> list[str]:
-    """irish.abc's training split plus the extra corpus the model card names."""
+    """irish.abc's training split plus the extra corpus the model card names, and their copies in
+    neighbouring keys when its recipe made them (train/transpose.py)."""
+    card = json.loads((artifacts / "model_card.json").read_text())
     tunes = fixed_split(split_tunes(read_corpus(DEFAULT_CORPUS))).train
-    extra = json.loads((artifacts / "model_card.json").read_text()).get("extra_training_data")
+    extra = card.get("extra_training_data")
     if extra:
         tunes += split_tunes(read_corpus(REPO_ROOT / extra["path"]))
-    return tunes
+    copies = card.get("config", {}).get("transpose", 0)
+    return tunes + transposed_copies(tunes, copies) if copies else tunes
 
 
 def main(argv=None) -> int:

@@ -1,8 +1,8 @@
 """Train the Tunesmith character LSTM on the ABC corpus.
 
-    python -m train --preset shipped --out runs/shipped    # the shipped model (~1 hour on 2 CPU cores)
+    python -m train --preset transposed --out runs/transposed  # the shipped model (~30 min on 2 CPU cores)
+    python -m train --preset shipped --out runs/shipped    # the model shipped until Nov 26 (~1 hour)
     python -m train --preset seed --out runs/seed          # the seed recipe (~20 min; overfits, early-stopped)
-    python -m train --preset transposed --out runs/transposed  # the shipped recipe, training tunes also moved to neighbouring keys
     python -m train --preset tiny --out runs/tiny          # seconds; a smoke run
 
 Uses CUDA when present. Writes best.pt (weights + config + vocabulary), metrics.csv/json,

@@ -36,9 +36,9 @@ MIN_PARTS = 2  # parts before the tune may end (99% of the corpus's tunes have t
 FREE_FORM_TYPES = ("setdance", "ocarolan")  # corpus words of the types with parts of other lengths
 FREE_PART_BARS = 32  # their parts may end after any number of bars up to this
 HOMES = ("tonic", "triad")  # what the last note may be
-# Off unless a request asks: with the shipped model the form costs 0.21 nats per character of
-# likelihood and doubles the tunes' length (benchmarks/form.py), where the issue allows 0.03; old
-# share links (which carry no form) then still write the same tunes.
+# Off unless a request asks: with the shipped model the form costs 0.14 nats per character of
+# likelihood (0.07 on the triad) and makes tunes two thirds longer (benchmarks/form.py), where the
+# issue allows 0.03; old share links (which carry no form) then still write the same tunes.
 FORM_BY_DEFAULT = False
 LETTERS = "CDEFGAB"
 LETTER_FIFTHS = {"F": -1, "C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5}
