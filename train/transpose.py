@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import re
 
+from tunesmith.form import LETTERS, LINE_OF_FIFTHS, MODE_FIFTHS, signature, tonic_fifths
 from tunesmith.strict_abc import KEYS
 
-LETTERS = "CDEFGAB"
 NATURAL = (0, 2, 4, 5, 7, 9, 11)  # semitones of C D E F G A B above C
-LINE_OF_FIFTHS = "FCGDAEB"
-MODE_FIFTHS = {"Major": 0, "Mixolydian": -1, "Dorian": -2, "Minor": -3}
 # One step round the circle of fifths, as (letters, semitones): a fourth first, then a fifth.
 STEPS = {1: ((-3, -5), (4, 7)), -1: ((3, 5), (-4, -7))}
 LOWEST, HIGHEST = -10, 20  # diatonic steps from middle C: G, to b' (the corpus's range)
@@ -28,20 +26,9 @@ ACCIDENTAL = {"^": 1, "_": -1, "=": 0}
 WRITTEN = {1: "^", -1: "_", 0: "="}
 
 
-def tonic_fifths(tonic: str) -> int:
-    """A tonic's place on the line of fifths (C 0, G 1, F -1, F# 6, Bb -2)."""
-    return LINE_OF_FIFTHS.index(tonic[0]) - 1 + 7 * {"#": 1, "b": -1}.get(tonic[1:], 0)
-
-
 def tonic_name(fifths: int) -> str:
     letter = LINE_OF_FIFTHS[(fifths + 1) % 7]
     return letter + {0: "", 1: "#", -1: "b"}.get((fifths + 1) // 7, "?")
-
-
-def signature(fifths: int) -> dict[str, int]:
-    """Letter -> the key signature's accidental, for a major key this far round the circle."""
-    sharps = {c: 1 for c in "FCGDAEB"[:max(0, fifths)]}
-    return sharps | {c: -1 for c in "BEADGCF"[:max(0, -fifths)]}
 
 
 def step_of(letter: str, octave: str) -> int:

@@ -41,8 +41,19 @@ HOMES = ("tonic", "triad")  # what the last note may be
 # issue allows 0.03; old share links (which carry no form) then still write the same tunes.
 FORM_BY_DEFAULT = False
 LETTERS = "CDEFGAB"
-LETTER_FIFTHS = {"F": -1, "C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5}
-MODE_FIFTHS = {"major": 0, "mixolydian": -1, "dorian": -2, "minor": -3}
+LINE_OF_FIFTHS = "FCGDAEB"
+MODE_FIFTHS = {"Major": 0, "Mixolydian": -1, "Dorian": -2, "Minor": -3}  # a mode's signature vs major's
+
+
+def tonic_fifths(tonic: str) -> int:
+    """A tonic's place on the line of fifths (C 0, G 1, F -1, F# 6, Bb -2)."""
+    return LINE_OF_FIFTHS.index(tonic[0]) - 1 + 7 * {"#": 1, "b": -1}.get(tonic[1:], 0)
+
+
+def signature(fifths: int) -> dict[str, int]:
+    """Letter -> its accidental (1 sharp, -1 flat) in the key signature this far round the circle
+    (a key's: tonic_fifths(tonic) + MODE_FIFTHS[mode]); letters not named are natural."""
+    return {c: 1 for c in "FCGDAEB"[:max(0, fifths)]} | {c: -1 for c in "BEADGCF"[:max(0, -fifths)]}
 ENDS_TUNE = ("||", ":|", "|]")  # bar lines after which a tune may end (|: and :: start a repeat)
 
 
@@ -79,8 +90,8 @@ class FormCounter:
         key = re.search(r"^K:([A-G])([#b]?) *([A-Za-z]*)", self.header, re.MULTILINE)
         if key:
             letter, accidental, mode = key.group(1), key.group(2), key.group(3).lower()
-            fifths = LETTER_FIFTHS[letter] + {"#": 7, "b": -7, "": 0}[accidental] + MODE_FIFTHS.get(mode, 0)
-            self.signature = {c: "^" for c in "FCGDAEB"[:max(0, fifths)]} | {c: "_" for c in "BEADGCF"[:max(0, -fifths)]}
+            fifths = tonic_fifths(letter + accidental) + MODE_FIFTHS.get(mode.capitalize(), 0)
+            self.signature = {c: "^" if a > 0 else "_" for c, a in signature(fifths).items()}
             i = LETTERS.index(letter)
             self.tonic, self.triad = letter, (LETTERS[(i + 2) % 7], LETTERS[(i + 4) % 7])
         tune_type = re.search(r"^Z: id:dc-([a-z]+)-", self.header, re.MULTILINE)
