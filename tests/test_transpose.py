@@ -56,3 +56,14 @@ def test_training_data_gets_the_copies_and_validation_stays_as_it_is(split):
     assert provenance["transposed_tunes"] == len(transposed_copies(plain.train, 2)) > 1.5 * len(plain.train)
     assert not vocab.unknown_chars("\n\n".join(more.train))
     assert Fraction(len(set(more.train)), len(more.train)) > Fraction(9, 10)  # copies, not repeats
+
+
+def test_four_copies_add_two_steps_each_way_from_the_first_copies():
+    copies = transposed_copies([TUNE], 4)
+    keys = [re.search(r"^K:(.*)$", c, re.M).group(1) for c in copies]
+    assert keys == ["A Major", "G Major", "E Major", "C Major"]  # D: a step each way, then two
+    before = pitch_classes(TUNE)
+    for copy, shift in zip(copies, (7, 5, 2, 10)):
+        assert [(p - q) % 12 for p, q in zip(pitch_classes(copy), before)] == [shift] * len(before)
+    assert transpose(transpose(copies[2], -1), -1) == TUNE and transpose(transpose(copies[3], 1), 1) == TUNE
+    assert transposed_copies([TUNE], 2) == copies[:2] and transposed_copies([TUNE], 3) == copies[:3]

@@ -30,7 +30,7 @@ class Config:
     min_learning_rate: float = 0.0
     batching: str = "random"  # random windows from zero state, or "in_order": state carried (TBPTT)
     extra_corpus: str = ""  # more training tunes (path from the repo root); never validation
-    transpose: int = 0  # moved copies of each training tune, one step round the circle of fifths each way (0-2)
+    transpose: int = 0  # moved copies of each training tune, one step round the circle of fifths: 1 and 2 a step each way, 3 and 4 two steps (0-4)
     max_steps: int = 1500
     eval_every: int = 50
     patience: int = 8  # evaluations without improvement before stopping early; 0 never stops
@@ -71,6 +71,12 @@ PRESETS: dict[str, Config] = {
                          warmup_steps=50, min_learning_rate=1e-4, batching="in_order", seq_len=128,
                          max_steps=4000, eval_every=100, patience=0, extra_corpus="data/oneills1850.abc",
                          transpose=2),
+    # The transposed recipe with each training tune in up to five keys: a step and two steps each
+    # way round the circle of fifths (five times the tunes), trained 6,000 steps.
+    "five_keys": Config(dropout=0.3, weight_decay=0.01, grad_clip=1.0, learning_rate=3e-3, lr_schedule="cosine",
+                        warmup_steps=50, min_learning_rate=1e-4, batching="in_order", seq_len=128,
+                        max_steps=6000, eval_every=100, patience=0, extra_corpus="data/oneills1850.abc",
+                        transpose=4),
     # Trains in seconds; for tests and smoke runs only.
     "tiny": Config(embedding_size=16, hidden_size=32, batch_size=8, seq_len=40,
                    learning_rate=1e-2, max_steps=40, eval_every=20, patience=0),

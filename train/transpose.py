@@ -108,15 +108,17 @@ def _moved(tune: str, direction: int, letters: int, semitones: int, keys: tuple[
 
 
 def transposed_copies(tunes: list[str], copies: int) -> list[str]:
-    """Up to `copies` moved copies of each tune (1: sharpwards, else flatwards; 2: both)."""
+    """Up to `copies` moved copies of each tune: one step round the circle of fifths (1: sharpwards,
+    else flatwards; 2: both), then two steps, from those copies in the same direction (3, 4)."""
     moved = []
     for tune in tunes:
-        made = 0
+        first = []  # (direction, copy)
         for direction in (1, -1):
-            if made == copies:
+            if len(first) == min(copies, 2):
                 break
             copy = transpose(tune, direction)
             if copy is not None:
-                moved.append(copy)
-                made += 1
+                first.append((direction, copy))
+        second = [transpose(copy, direction) for direction, copy in first][:max(copies - 2, 0)]
+        moved += [copy for _, copy in first] + [copy for copy in second if copy is not None]
     return moved
