@@ -3,8 +3,8 @@
 The strict-meter tracker (strict_abc.py) decides every character from its state; the form rules
 need counts that would multiply those states (bars in the part, bars in a first-time ending) and
 the key (for the home note). So a FormCounter, one per tune, reads the tune as it is written and
-counts; after every character it hands the tracker three flags for the next moves (TuneState's
-part_end, final_ok, may_end), and the tracker's masks apply them like any other rule:
+counts; after every character it hands the tracker flags for the next moves (TuneState's
+part_end, final_ok, may_end, first_ok), and the tracker's masks apply them like any other rule:
 
 - a part ends (||, :|, ::, |:, |]) only after 4, 8 or 16 written bars, counting from its pickup
   (a short first bar is not counted; the short bar that completes it is); at 16 it must end. Set
@@ -14,7 +14,11 @@ part_end, final_ok, may_end), and the tracker's masks apply them like any other 
   with as many bars as [1, and ends the part;
 - |] ends the tune (nothing but the tune's end may follow), and the tune ends only after a bar
   line that ends a regular part, on the home note: the key's tonic, or with `home_triad` any
-  note of the tonic triad, read with the key signature and the bar's accidentals.
+  note of the tonic triad, read with the key signature and the bar's accidentals. A part that
+  ends elsewhere ends all the same, and another part follows: the notes themselves are never
+  steered home. (Steering them, by keeping a note that is not home from filling the last bar,
+  cost twice the likelihood: the model, pushed off the note it meant to end on, wrote ever
+  shorter notes looking for one, benchmarks/form.py.)
 
 Near the length cap (the tracker's finishing) the form gives way: the tune is closed there.
 Nothing is ever a dead end: a bar can always be filled to full, a full bar can always close with
@@ -176,8 +180,8 @@ class FormCounter:
         corpus's first-time endings do)."""
         return 1 <= before < self.max_part and any(self.regular(before + e) for e in range(1, FIRST_ENDING_BARS + 1))
 
-    def flags(self, state: TuneState) -> tuple[int, bool, bool, bool, bool]:
-        """(part_end, final_ok, may_end, home_fill, first_ok) for the next moves (see TuneState)."""
+    def flags(self, state: TuneState) -> tuple[int, bool, bool, bool]:
+        """(part_end, final_ok, may_end, first_ok) for the next moves (see TuneState)."""
         bars_ok = state.bars + 1 >= MIN_BARS
         # A bar being written counts when it closes, unless it is a pickup; after a bar line
         # (bar 0) the count is already up to date, for a [1 at the start of the next line.
@@ -187,22 +191,19 @@ class FormCounter:
         first_ok = state.ending == 0 and self.first_ending_fits(counted)
         if state.ending == 1 and not state.repeat_after_first:
             n = self.part_bars + 1  # the first-time ending closes at the first regular count
-            return (2 if self.regular(n) or n >= self.max_part else 0), False, self.may_end, False, False
+            return (2 if self.regular(n) or n >= self.max_part else 0), False, self.may_end, False
         last_part = self.parts + 1 >= MIN_PARTS  # the tune may end with this part
         home = self.home(pending=True)
         if state.ending == 2:
             done = self.ending_bars + 1 >= self.first_len
-            endable = done and bars_ok and last_part
-            return ((2 if done else 0), endable and home, self.may_end, endable and self.note_open and not home,
-                    False)
+            return (2 if done else 0), done and bars_ok and last_part and home, self.may_end, False
         if pickup:
-            return 3, False, self.may_end, False, first_ok
+            return 3, False, self.may_end, first_ok
         n = self.part_bars + 1
         regular = self.regular(n)
         part_end = 2 if n >= self.max_part else 1 if regular else 0
-        # The tune may end here (so the last note is steered home): a part as long as the shortest
-        # so far, at least (a 4-bar part ends a tune of 4-bar parts, not one of 8-bar parts).
+        # The tune may end here: a part as long as the shortest so far, at least (a 4-bar part ends
+        # a tune of 4-bar parts, not one of 8-bar parts), on the home note. A part that ends away
+        # from home ends all the same, and the tune goes on with another part.
         endable = regular and bars_ok and last_part and n >= min(8, self.shortest_part)
-        if part_end == 1 and endable and not home:
-            part_end = 0  # a later part ends where it could end the tune: on the home note, or goes on
-        return part_end, endable and home, self.may_end, endable and self.note_open and not home, first_ok
+        return part_end, endable and home, self.may_end, first_ok

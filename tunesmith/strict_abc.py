@@ -92,7 +92,6 @@ class TuneState(NamedTuple):
     #                    that ends the part, 2 only one that ends the part, 3 plain or |: (a pickup)
     final_ok: bool = False  # |] (which ends the tune) may close this bar
     may_end: bool = False  # the last bar line ended a regular part on the home note: the tune may end
-    home_fill: bool = False  # the note being written is not the home note and this bar could end the tune
     first_ok: bool = False  # a first-time ending [1 may open after this bar (it can reach a regular count)
     final: bool = False  # after |]: only the tune's end may follow
     closed_with: str = ""  # the bar line that just closed a bar (for the tracker, then cleared)
@@ -183,14 +182,6 @@ def _end_header_line(state: TuneState) -> TuneState:
 
 def _note_ticks(state: TuneState, suffix: str) -> int | None:
     """Ticks the pending note adds to the bar with this suffix, or None if it may not end so."""
-    ticks = _length_ticks(state, suffix)
-    if ticks is not None and state.home_fill and state.bar + ticks == state.meter and any(
-            t is not None and state.bar + t < state.meter for t in (_length_ticks(state, k) for k in LENGTHS)):
-        return None  # not the home note: it may not end a bar that could end the tune while a shorter length fits
-    return ticks
-
-
-def _length_ticks(state: TuneState, suffix: str) -> int | None:
     if suffix not in LENGTHS:
         return None
     base = LENGTHS[suffix]
@@ -543,14 +534,14 @@ class Automaton:
         return self.number(self.states[sid]._replace(finishing=True), self.specs[sid])
 
     def with_flags(self, sid: int, enforce: bool, part_end: int, final_ok: bool, may_end: bool,
-                   home_fill: bool, first_ok: bool) -> int:
+                   first_ok: bool) -> int:
         """The state sid with the form's flags for the next moves (and the bar-close note cleared)."""
-        key = (sid, enforce, part_end, final_ok, may_end, home_fill, first_ok)
+        key = (sid, enforce, part_end, final_ok, may_end, first_ok)
         flagged = self.flagged.get(key)
         if flagged is None:
             state = self.states[sid]
             want = state._replace(form=enforce, counted=True, part_end=part_end, final_ok=final_ok, may_end=may_end,
-                                  home_fill=home_fill, first_ok=first_ok, closed_with="", closed_short=False)
+                                  first_ok=first_ok, closed_with="", closed_short=False)
             flagged = sid if want == state else self.number(want, self.specs[sid])
             self.flagged[key] = flagged
         return flagged
@@ -619,9 +610,9 @@ class TuneTracker:
             form.grace = True  # the person's opening: the model may have to finish a bar line it began
         elif form.grace and state.token not in ("bar_symbol", "ending"):
             form.grace = False
-        flags = form.flags(state) if enforce and not state.finishing else (0, False, False, False, False)
+        flags = form.flags(state) if enforce and not state.finishing else (0, False, False, False)
         if enforce and form.grace:
-            flags = (1, False, flags[2], False, True)  # any bar line or ending may finish what the opening began
+            flags = (1, False, flags[2], True)  # any bar line or ending may finish what the opening began
         return automaton.with_flags(after, enforce, *flags)
 
     def push(self, char: str, enforce_form: bool = True) -> None:
