@@ -24,7 +24,7 @@ from starlette.middleware import Middleware
 from tunesmith.composer import Composer
 from tunesmith.edit import continuation_request
 from tunesmith.fairness import ClientJobs, client_address
-from tunesmith.form import FORM_BY_DEFAULT, HOMES
+from tunesmith.form import FORM_BY_DEFAULT, HOME_BY_DEFAULT, HOMES
 from tunesmith.explore import ranked, score, shorten, write_chain
 from tunesmith.engine import load_engine
 from tunesmith.abc import tunebook
@@ -137,7 +137,7 @@ EXAMPLES = [  # ready-made links (the page reads them like any share link)
 
 def compose(temperature: float = defaults.temperature, seed: int = 0, strict: bool = True, tune_type: str = ANY,
             meter: str = ANY, key: str = ANY, mode: str = ANY, title: str = "", opening: str = "",
-            max_chars: int = defaults.max_chars, form: bool = FORM_BY_DEFAULT, home: str = HOMES[0],
+            max_chars: int = defaults.max_chars, form: bool = FORM_BY_DEFAULT, home: str = HOME_BY_DEFAULT,
             request: gr.Request = None) -> Iterator[str]:
     """Compose a folk tune in ABC notation, streamed as it is written.
 
@@ -387,7 +387,7 @@ def _stream_link(request, chain):
 
 
 def continue_tune(shown, bar, then_seed, edited=False, edit_text="", strict=True, temperature=None, max_chars=None,
-                  form=FORM_BY_DEFAULT, home=HOMES[0], request: gr.Request = None):
+                  form=FORM_BY_DEFAULT, home=HOME_BY_DEFAULT, request: gr.Request = None):
     with holding_slot(request):  # reserved by check_continue
         yield from _continue_tune(shown, bar, then_seed, edited, edit_text, strict, temperature, max_chars, form, home)
 
@@ -578,7 +578,7 @@ with gr.Blocks(title="Tunesmith") as demo:
                     form = gr.Checkbox(value=FORM_BY_DEFAULT, label="Regular form", elem_id="form",
                                        info="With strict meter: parts of 4, 8 or 16 bars, first and second endings "
                                             "paired, ending on the home note.")
-                    home = gr.Radio(list(HOMES), value=HOMES[0], label="Last note", elem_id="home",
+                    home = gr.Radio(list(HOMES), value=HOME_BY_DEFAULT, label="Last note", elem_id="home",
                                     info="With regular form: the key's tonic, or any note of its triad.")
             gr.HTML(examples_html(), elem_id="examples")
             gr.Markdown(device_note(), elem_id="provider")

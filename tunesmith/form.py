@@ -40,6 +40,7 @@ MIN_PARTS = 2  # parts before the tune may end (99% of the corpus's tunes have t
 FREE_FORM_TYPES = ("setdance", "ocarolan")  # corpus words of the types with parts of other lengths
 FREE_PART_BARS = 32  # their parts may end after any number of bars up to this
 HOMES = ("tonic", "triad")  # what the last note may be
+HOME_BY_DEFAULT = "tonic"  # what a request that names none gets
 # Off unless a request asks: with the shipped model the form costs 0.14 nats per character of
 # likelihood (0.07 on the triad) and makes tunes two thirds longer (benchmarks/form.py), where the
 # issue allows 0.03; old share links (which carry no form) then still write the same tunes.

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from .abc import tunebook
 from .composer import Composer
 from .engine import load_engine
-from .form import HOMES
+from .form import FORM_BY_DEFAULT, HOME_BY_DEFAULT, HOMES
 from .model import DEFAULT_ARTIFACTS, ModelFolderError
 from .request import RequestError, parse_request
 
@@ -49,8 +49,10 @@ def main(argv=None) -> int:
     parser.add_argument("--provider", choices=["auto", "cpu", "cuda"], default=None)
     parser.add_argument("--weights", choices=["fp32", "int8"], default=None, help="CPU weights (default: the model's)")
     parser.add_argument("--no-constraints", action="store_true", help="sample the raw model (no strict meter)")
-    parser.add_argument("--form", action="store_true", help="regular parts, paired endings, ending on the home note")
-    parser.add_argument("--home", choices=HOMES, help="with --form: the tonic (default) or any note of the tonic triad")
+    parser.add_argument("--form", action=argparse.BooleanOptionalAction, default=FORM_BY_DEFAULT,
+                        help="regular parts, paired endings, ending on the home note (with strict meter)")
+    parser.add_argument("--home", choices=HOMES, help=f"with form: the tonic or any note of the tonic triad "
+                                                      f"(default {HOME_BY_DEFAULT})")
     parser.add_argument("--out", default="-", help="output .abc file, or - for standard output")
     args = parser.parse_args(argv)
     if args.n < 1:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .model import ModelDescription
-from .form import FORM_BY_DEFAULT, HOMES
+from .form import FORM_BY_DEFAULT, HOME_BY_DEFAULT, HOMES
 from .strict_abc import KEYS, METERS, TEXT_CHARS, HeaderSpec, TuneState, first_refusal, refusal_reason
 
 MAX_SEED = 2**31 - 1
@@ -63,7 +63,7 @@ class TuneRequest:
     max_chars: int = 2000
     strict: bool = True
     form: bool = FORM_BY_DEFAULT  # with strict meter: regular parts, paired endings, the home note (form.py)
-    home: str = "tonic"  # what the last note may be: "tonic", or "triad" (any note of the tonic triad)
+    home: str = HOME_BY_DEFAULT  # what the last note may be: "tonic", or "triad" (any note of the tonic triad)
     # The meters the opening fits (all of them without one); not a user field.
     opening_meters: tuple[str, ...] = tuple(METERS)
 
@@ -215,7 +215,7 @@ def parse_request(values: Mapping, model: ModelDescription) -> TuneRequest:
     form = get("form", FORM_BY_DEFAULT)
     if not isinstance(form, bool):
         raise RequestError("form", f"must be true or false, not {type(form).__name__}")
-    home = get("home", HOMES[0])
+    home = get("home", HOME_BY_DEFAULT)
     if not isinstance(home, str) or home.strip().lower() not in HOMES:
         raise RequestError("home", f"must be one of: {', '.join(HOMES)}")
     home = home.strip().lower()
