@@ -1,6 +1,7 @@
 """Form-aware decoding against strict meter alone, judged by the form judge and abcjs.
 
     python -m benchmarks.form [--n 200] [--temperature 1.0] [--artifacts model_artifacts] [--corpus]
+    python -m benchmarks.form --n 1000 --only tonic triad      # the dead-end check at 1,000 tunes
 
 Composes tunes for seeds 0..n-1 (through the batched composer, as the app does) with strict meter
 alone, with the form on (the tonic as home note) and with the form on allowing any note of the
@@ -30,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 CORPORA = (REPO / "data" / "irish.abc", REPO / "data" / "oneills1850.abc")
 COLUMNS = {"strict meter": {"form": False}, "form, tonic": {"form": True, "home": "tonic"},
            "form, triad": {"form": True, "home": "triad"}}
+SHORT = dict(zip(("strict", "tonic", "triad"), COLUMNS))  # --only's names for the columns
 
 
 def compose(engine, n: int, temperature: float, settings: dict) -> list:
@@ -44,6 +46,8 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--corpus", action="store_true", help="add the corpus tunebooks' columns")
+    parser.add_argument("--only", nargs="+", choices=list(SHORT),
+                        help="only these columns (strict, tonic, triad)")
     parser.add_argument("--json", default=str(REPO / "runs" / "form.json"))
     args = parser.parse_args(argv)
     engine = load_engine(args.artifacts)
@@ -52,6 +56,8 @@ def main(argv=None) -> int:
         for path in CORPORA:
             columns[path.name] = totals([read_form(t) for t in split_book(path.read_text())])
     for name, settings in COLUMNS.items():
+        if args.only and name not in [SHORT[short] for short in args.only]:
+            continue
         tunes = compose(engine, args.n, args.temperature, settings)
         texts = [t.text for t in tunes]
         columns[name] = totals([read_form(t) for t in texts])
