@@ -108,21 +108,25 @@ def warm_composer(composer: Composer, tunes: int = 512) -> None:
 
 
 def composer_overhead(engine, rounds: int) -> dict:
-    """Per-character time of one stream through the composer vs a bare step, interleaved."""
-    bare, through = [], []
+    """Per-character time of one stream through the composer vs a bare step, interleaved; with the
+    default request (strict meter and form) and with strict meter alone."""
+    bare, through, alone = [], [], []
     request = parse_request({}, engine.description)
+    meter_only = parse_request({"form": False}, engine.description)
     with Composer(engine) as composer:
         warm_composer(composer)
         for r in range(rounds):
-            before = composer.stats()["rows_stepped"]
-            started = time.perf_counter()
-            composer.submit(request.with_seed(r)).result()
-            seconds = time.perf_counter() - started
-            through.append(seconds / (composer.stats()["rows_stepped"] - before))
+            for req, times in ((request, through), (meter_only, alone)):
+                before = composer.stats()["rows_stepped"]
+                started = time.perf_counter()
+                composer.submit(req.with_seed(r)).result()
+                seconds = time.perf_counter() - started
+                times.append(seconds / (composer.stats()["rows_stepped"] - before))
             bare.append(time_steps(ort_stepper(engine), 1, 300))
     per_char, step = statistics.median(through), statistics.median(bare)
     return {"us_per_char_through_composer": per_char * 1e6, "us_per_bare_step": step * 1e6,
-            "python_overhead_share": 1 - step / per_char}
+            "python_overhead_share": 1 - step / per_char,
+            "us_per_char_strict_meter_alone": statistics.median(alone) * 1e6}
 
 
 def app_path_tune(rounds: int) -> dict:
@@ -343,7 +347,8 @@ def table(report: dict) -> str:
     lines.append(f"- batch 32 / batch 1 characters per second (shipped engine): **{b['batch32_over_batch1']}×**")
     o = report["python_overhead"]
     lines.append(f"- Python overhead per character at batch 1: **{o['python_overhead_share']:.0%}** "
-                 f"({o['us_per_char_through_composer']:.1f} µs through the composer vs {o['us_per_bare_step']:.1f} µs bare)")
+                 f"({o['us_per_char_through_composer']:.1f} µs through the composer vs {o['us_per_bare_step']:.1f} µs bare; "
+                 f"{o['us_per_char_strict_meter_alone']:.1f} µs with strict meter alone, the form off)")
     t = report.get("tune_400_chars_app_path")
     if t:
         lines.append(f"- a ≤400-character tune through the app's path: p50 {t['p50_ms']:.1f} ms, p95 {t['p95_ms']:.1f} ms; "

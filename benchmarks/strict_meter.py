@@ -8,6 +8,7 @@ composer, as the app does) and reports:
 - the model's mean log-likelihood per character it wrote (at temperature 1, unmasked), which says
   how far the mask pulls the music from what the model would write;
 - the wall time per character over the whole batch (the mask's own cost is in benchmarks.speed).
+Strict meter alone: the form, on by default with it, has its own benchmark (benchmarks/form.py).
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def main(argv=None) -> int:
 
     report = {"artifacts": args.artifacts, "engine": engine.name, "tunes": args.n, "temperature": args.temperature}
     for mode in ("raw", "strict"):
-        request = parse_request({"temperature": args.temperature, "strict": mode == "strict"}, engine.description)
+        request = parse_request({"temperature": args.temperature, "strict": mode == "strict", "form": False},
+                                engine.description)
         with Composer(engine) as composer:
             started = time.perf_counter()
             tunes = composer.compose_all([request.with_seed(seed) for seed in range(args.n)])

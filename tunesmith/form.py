@@ -62,6 +62,10 @@ def signature(fifths: int) -> dict[str, int]:
     (a key's: tonic_fifths(tonic) + MODE_FIFTHS[mode]); letters not named are natural."""
     return {c: 1 for c in "FCGDAEB"[:max(0, fifths)]} | {c: -1 for c in "BEADGCF"[:max(0, -fifths)]}
 ENDS_TUNE = ("||", ":|", "|]")  # bar lines after which a tune may end (|: and :: start a repeat)
+# Counts of bars after which a [1 may open (see FormCounter.first_ending_fits), reckoned once.
+_FIRST_FITS = frozenset(b for b in range(1, MAX_PART_BARS)
+                        if any(b + e in LEGAL_PART_BARS for e in range(1, FIRST_ENDING_BARS + 1)))
+_FIRST_FITS_FREE = frozenset(range(1, FREE_PART_BARS))
 
 
 @dataclass
@@ -181,7 +185,7 @@ class FormCounter:
         """Whether a [1 may open after `before` bars of the part: not at its start (an ending is
         the end of a part), and it reaches a regular count within FIRST_ENDING_BARS (as the
         corpus's first-time endings do)."""
-        return 1 <= before < self.max_part and any(self.regular(before + e) for e in range(1, FIRST_ENDING_BARS + 1))
+        return before in (_FIRST_FITS_FREE if self.free else _FIRST_FITS)
 
     def flags(self, state: TuneState) -> tuple[int, bool, bool, bool]:
         """(part_end, final_ok, may_end, first_ok) for the next moves (see TuneState)."""
@@ -196,10 +200,9 @@ class FormCounter:
             n = self.part_bars + 1  # the first-time ending closes at the first regular count
             return (2 if self.regular(n) or n >= self.max_part else 0), False, self.may_end, False
         last_part = self.parts + 1 >= MIN_PARTS  # the tune may end with this part
-        home = self.home(pending=True)
         if state.ending == 2:
             done = self.ending_bars + 1 >= self.first_len
-            return (2 if done else 0), done and bars_ok and last_part and home, self.may_end, False
+            return (2 if done else 0), done and bars_ok and last_part and self.home(pending=True), self.may_end, False
         if pickup:
             return 3, False, self.may_end, first_ok
         n = self.part_bars + 1
@@ -209,4 +212,4 @@ class FormCounter:
         # a tune of 4-bar parts, not one of 8-bar parts), on the home note. A part that ends away
         # from home ends all the same, and the tune goes on with another part.
         endable = regular and bars_ok and last_part and n >= min(8, self.shortest_part)
-        return part_end, endable and home, self.may_end, first_ok
+        return part_end, endable and self.home(pending=True), self.may_end, first_ok
