@@ -48,8 +48,10 @@ def main(argv=None) -> int:
     parser.add_argument("--corpus", action="store_true", help="add the corpus tunebooks' columns")
     parser.add_argument("--only", nargs="+", choices=list(SHORT),
                         help="only these columns (strict, tonic, triad)")
-    parser.add_argument("--json", default=str(REPO / "runs" / "form.json"))
+    parser.add_argument("--json", help="where the figures go (default runs/form.json, runs/form_<columns>.json with --only)")
     args = parser.parse_args(argv)
+    if args.json is None:
+        args.json = str(REPO / "runs" / ("form_" + "_".join(args.only) + ".json" if args.only else "form.json"))
     engine = load_engine(args.artifacts)
     columns, extra = {}, {}
     if args.corpus:

@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     parser.add_argument("--artifacts", default=str(DEFAULT_ARTIFACTS))
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--strict", action="store_true", help="sample with the strict-meter mask")
+    parser.add_argument("--strict", action="store_true", help="sample with the default masks (strict meter and the form)")
     args = parser.parse_args(argv)
 
     engine = load_engine(args.artifacts)

@@ -126,7 +126,7 @@ def read_form(tune: str) -> Form:
     lines = tune.strip("\n").split("\n")
     start = next((i for i, line in enumerate(lines) if line.startswith("K:")), -1) + 1
     body = " ".join(line.rstrip("!").rstrip() if line.endswith("!") else line for line in lines[start:]
-                    if not re.match(r"^[A-Za-z]:", line))
+                    if not re.match(r"^[A-Za-z]:(?![|:])", line))  # a field, not a note before :| or ::
     parts, part = [], Part()
     bar, bar_accidentals, tuplet, broken, previous = Fraction(0), {}, [], None, Fraction(1)
     endings = unpaired = unequal = 0

@@ -2,8 +2,10 @@
 import pytest
 from gradio_client import Client
 
+from tunesmith.form import FORM_BY_DEFAULT, HOME_BY_DEFAULT
+
 DEFAULTS = dict(temperature=1.0, seed=0, strict=True, tune_type="any", meter="any", key="any", mode="any",
-                title="", opening="", max_chars=2000, form=False, home="tonic")
+                title="", opening="", max_chars=2000, form=FORM_BY_DEFAULT, home=HOME_BY_DEFAULT)
 
 
 def args(**changes):
@@ -89,6 +91,7 @@ def test_the_pages_example_links_are_valid_links(served_app):
     for name, params in app.EXAMPLES:
         request, _ = from_query(params, app.description)
         assert request.seed == int(params["seed"]), name
+        assert request.strict and request.form, name  # the examples show the default: strict meter and form
 
 
 def test_compose_is_an_mcp_tool_with_every_parameter_described_and_it_writes_a_tune(served_app):
@@ -273,7 +276,7 @@ def test_extra_or_missing_values_are_refused_not_dropped(served_app, data):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code == 422
-    assert f"compose takes 12 values" in json.loads(refused.value.read())["detail"]
+    assert "compose takes 12 values" in json.loads(refused.value.read())["detail"]
     assert app.composer.stats()["rows_stepped"] == before
 
 
@@ -297,7 +300,6 @@ def test_a_full_queue_answers_busy_at_once_and_writes_nothing(client, served_app
     import urllib.error
     import urllib.request
 
-    from gradio_client.exceptions import AppError
     app, url = served_app
     monkeypatch.setattr(app.demo._queue, "max_size", 0)  # as if 0 more fit: every request finds it full
     before = app.composer.stats()["rows_stepped"]

@@ -79,6 +79,8 @@ def test_the_final_bar_line_ends_the_tune_and_only_on_the_home_note(vocab):
     assert not may(away, "|]") and not may(away, ":|!\n\n")  # away from home: the tune may not end here
     home = tracker_after(vocab, PART_A + "!\n" + BAR * 7 + "d2fd A2D2")
     assert may(home, "|]!\n\n") and may(home, ":|!\n\n") and not may(home, "|]!\nd")
+    short = tracker_after(vocab, PART_A + "!\n" + BAR * 3 + "d2fd A2D2")  # 4 bars after a part of 8
+    assert not may(short, "|]") and not may(short, "||!\n\n") and not may(short, ":|!\n\n") and may(short, "||")
 
 
 def test_the_home_note_is_read_with_the_key_signature_and_the_bars_accidentals(vocab):
@@ -143,6 +145,9 @@ def test_composed_tunes_have_the_form_the_judge_looks_for(composer, home):
     assert all(f.paired and f.final_only_at_end and len(f.parts) >= 2 for f in forms)
     if home == "tonic":
         assert sum(bool(f.last_note_tonic) for f in forms) >= 22
+        plain = composer.compose_all([parse_request({"seed": s, "form": False}, composer.description)
+                                      for s in range(24)])
+        assert sum(bool(read_form(t.text).last_note_tonic) for t in plain) < 20  # the form makes the difference
     else:
         assert all(f.last_note_triad for f in forms) and sum(bool(f.last_note_tonic) for f in forms) < 24
 
@@ -151,3 +156,37 @@ def test_the_form_is_on_by_default_with_strict_meter(composer):
     from tunesmith.form import FORM_BY_DEFAULT, HOME_BY_DEFAULT
     request = parse_request({"seed": 0}, composer.description)
     assert (request.form, request.home) == (FORM_BY_DEFAULT, HOME_BY_DEFAULT) == (True, "triad")
+
+
+def test_an_openings_bars_are_counted_though_not_held(vocab):
+    tracker = TuneTracker(vocab, max_chars=3000, form=True)
+    for char in HEAD.format(meter="C|", key="D Major"):
+        tracker.push(char)
+    opening = BAR * 2 + "d2"
+    for i, char in enumerate(opening):
+        tracker.push(char, enforce_form=i == len(opening) - 1)
+    assert tracker.form.part_bars == 2
+    assert not may(tracker, "fd A2FA|" + BAR * 2 + "d2fd A2FA||")  # that part would have 6 bars
+
+
+def test_after_a_second_ending_the_tune_may_end_with_any_final_bar_line(vocab):
+    tune = PART_A + "!\n" + BAR * 6 + "[1 " + BAR + "d2fd A2FA:|[2 " + BAR + "d2fd A2D2"
+    for ending in ("||!\n\n", ":|!\n\n", "|]!\n\n"):
+        assert may(tracker_after(vocab, tune), ending)
+    assert read_form(HEAD.format(meter="C|", key="D Major") + tune + "||!\n").parts == [8, 8]
+
+
+def test_a_pickup_before_a_repeat_sign_starts_the_part_for_the_judge_too(vocab):
+    tune = "FA|:" + BAR * 7 + "d2fd A2:|!\nFA|" + HOME_BAR * 7 + "d2fd D2||!\n"
+    assert may(tracker_after(vocab, ""), tune + "\n")
+    assert read_form(HEAD.format(meter="C|", key="D Major") + tune).parts == [8, 8]
+
+
+def test_an_opening_that_stops_inside_a_first_ending_bar_line_can_be_finished(composer):
+    # The person's bar line closes a short bar inside [1: only the form's grace lets the model
+    # finish it (a plain | would leave the bar short; ||, |: or !\n[2 close the ending).
+    opening = "FA|" + BAR * 6 + "[1 " + BAR + "FA|"
+    request = parse_request({"opening": opening, "meter": "C|", "key": "D", "mode": "Major", "seed": 1},
+                            composer.description)
+    tune = composer.compose_all([request.with_seed(seed) for seed in range(4)])
+    assert all(t.reason == "end" and opening in t.text for t in tune)

@@ -33,6 +33,12 @@ def test_second_endings_replace_the_first_and_must_follow_it():
     assert longer.paired and not longer.equal_endings
 
 
+def test_a_line_that_opens_with_a_note_before_a_repeat_is_music_not_a_header_field():
+    body = REEL_PART.replace("BcdB A2FE|!\n", "[1 BcdB A2F!\nE:|[2 BcdB d4|]!\n")  # "E:|" opens a line
+    form = read_form(tune(body))
+    assert form.parts == [8] and form.paired and form.equal_endings and form.last_note_tonic
+
+
 def test_a_final_bar_line_with_music_after_it_is_reported():
     assert not read_form(tune(REEL_PART.replace("BcdB A2FA|!\n", "BcdB A2FA|]!\n", 1))).final_only_at_end
     assert read_form(tune(REEL_PART.replace("A2FE|!", "A2FE|]!"))).final_only_at_end

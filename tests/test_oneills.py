@@ -4,7 +4,7 @@ import re
 import pytest
 
 from train import oneills
-from train.data import DEFAULT_CORPUS, read_corpus, split_tunes
+from train.data import DEFAULT_CORPUS, split_tunes
 from train.dedup import TuneIndex, containment, diatonic_steps, shingles, title_key
 
 # Real tunes as music21 ships them (oneills1850/0001-0050.abc; transcribed by Norbert Paap).

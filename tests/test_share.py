@@ -3,7 +3,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from tunesmith.form import FORM_BY_DEFAULT
+from tunesmith.form import FORM_BY_DEFAULT, HOME_BY_DEFAULT
 from tunesmith.model import load_description
 from tunesmith.request import parse_request
 from tunesmith.share import LinkError, from_query, to_query
@@ -64,9 +64,10 @@ def test_continuations_survive_the_link_and_bad_ones_name_their_parameter():
         assert error.value.field == param
 
 
-def test_a_link_without_form_writes_its_tune_without_the_form_whatever_the_default():
-    request, _ = from_query({"seed": "3", "strict": "1"}, MODEL)  # made before the form existed
+def test_a_link_without_form_gets_the_default_and_one_with_it_keeps_it():
+    request, _ = from_query({"seed": "3", "strict": "1"}, MODEL)  # a hand-written link, or the page's examples
+    assert (request.form, request.home) == (FORM_BY_DEFAULT, HOME_BY_DEFAULT)
+    request, _ = from_query({"seed": "3", "strict": "1", "form": "0"}, MODEL)
     assert request.form is False
-    request, _ = from_query({"seed": "3", "strict": "1", "form": "1", "home": "triad"}, MODEL)
-    assert request.form is True and request.home == "triad"
-    assert from_query(params(to_query(parse_request({"seed": 3}, MODEL), "abc")), MODEL)[0].form == FORM_BY_DEFAULT
+    request, _ = from_query({"seed": "3", "strict": "1", "form": "1", "home": "tonic"}, MODEL)
+    assert request.form is True and request.home == "tonic"

@@ -174,9 +174,10 @@ class FormCounter:
             self.part_bars -= self.first_len
         elif symbol in ("||", "|]", ":|", "::", "|:") and not (symbol == "|:" and self.part_bars == 0):
             self.parts += 1
+            long_enough = self.part_bars >= min(8, self.shortest_part)  # as flags() asks of |]
             self.shortest_part = min(self.shortest_part, max(1, self.part_bars))
             self.may_end = (symbol in ENDS_TUNE and not in_first and self.home() and self.parts >= MIN_PARTS
-                            and after.bars >= MIN_BARS and self.regular(self.part_bars))
+                            and after.bars >= MIN_BARS and self.regular(self.part_bars) and long_enough)
             self.part_bars = self.ending_bars = self.first_len = 0
             self.pickup_seen = False
 
@@ -202,7 +203,8 @@ class FormCounter:
         last_part = self.parts + 1 >= MIN_PARTS  # the tune may end with this part
         if state.ending == 2:
             done = self.ending_bars + 1 >= self.first_len
-            return (2 if done else 0), done and bars_ok and last_part and self.home(pending=True), self.may_end, False
+            endable = done and bars_ok and last_part and self.part_bars + 1 >= min(8, self.shortest_part)
+            return (2 if done else 0), endable and self.home(pending=True), self.may_end, False
         if pickup:
             return 3, False, self.may_end, first_ok
         n = self.part_bars + 1

@@ -3,10 +3,12 @@
     python -m tunesmith.generate --n 20 --temperature 1.0 --seed 0 --out tunes.abc
     python -m tunesmith.generate --n 4 --type jig --key G --mode Dorian --title "The Long Road"
     python -m tunesmith.generate --n 20 --no-constraints --out raw.abc     # the raw model
-    python -m tunesmith.generate --n 20 --form [--home triad]              # regular form (tunesmith/form.py)
+    python -m tunesmith.generate --n 20 --home tonic        # the form's last note on the tonic (default: its triad)
+    python -m tunesmith.generate --n 20 --no-form           # strict meter alone, without the form
 
 Strict meter is on by default: every tune is well-formed ABC whose bars hold the meter
-(tunesmith/strict_abc.py); --no-constraints samples the model's distribution unchanged (fixed
+(tunesmith/strict_abc.py), with the form (tunesmith/form.py: regular parts, paired endings, the
+last note home) unless --no-form; --no-constraints samples the model's distribution unchanged (fixed
 header fields are still forced). Settings are checked exactly as the app checks them
 (tunesmith/request.py). All tunes go through the batched composer together.
 

@@ -75,7 +75,7 @@ def from_query(params: Mapping[str, str], model: ModelDescription) -> tuple[Tune
     Raises LinkError naming the link's parameter. Unknown parameters are refused too, so a typo
     never silently writes a different tune.
     """
-    values = {"form": False}  # links from before the form carry no `form`: their tunes were written without it
+    values = {}  # a setting the link leaves out takes its default (the form's included: on)
     for param, text in params.items():
         if param in (BAR_PARAM, THEN_PARAM):
             continue  # read by continuations_from_query

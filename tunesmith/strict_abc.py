@@ -89,7 +89,8 @@ class TuneState(NamedTuple):
     form: bool = False  # the form's rules hold (off while a request's opening is written)
     counted: bool = False  # a FormCounter follows the tune: bar lines are reported to it (closed_with)
     part_end: int = 0  # the bar being written may close with: 0 a plain bar line only, 1 also one
-    #                    that ends the part, 2 only one that ends the part, 3 plain or |: (a pickup)
+    #                    that ends the part, 2 only one that ends the part, 3 plain or |: (a pickup),
+    #                    4 any but |] (finishing a bar line the person's opening began)
     final_ok: bool = False  # |] (which ends the tune) may close this bar
     may_end: bool = False  # the last bar line ended a regular part on the home note: the tune may end
     first_ok: bool = False  # a first-time ending [1 may open after this bar (it can reach a regular count)
@@ -275,6 +276,8 @@ PART_ENDING_BARS = ("||", "|]", ":|", "::", "|:")  # bar lines that end a part (
 
 def _form_allows(state: TuneState, symbol: str) -> bool:
     """Whether the form lets `symbol` close the current bar (state.part_end, set by the tracker)."""
+    if state.part_end == 4:
+        return symbol != "|]"
     ends_part = symbol in PART_ENDING_BARS
     if state.ending == 1 and not state.repeat_after_first:  # inside the first-time ending
         if symbol == ":|":  # its repeat closes it: [2 follows
@@ -345,7 +348,8 @@ def _body(state: TuneState, char: str) -> TuneState | None:
                 closed = _close_bar(state, "|", ending=True)
                 return closed._replace(token="ending") if _ending_possible(closed) else None
             closed = _close_bar(state, "|")
-            if closed is None and char == "!" and state.ending == 1 and not state.finishing and not state.form:
+            if closed is None and char == "!" and state.ending == 1 and not state.finishing and (
+                    not state.form or state.part_end == 4):
                 # A short bar may end the first ending's line when the next line opens with "[2".
                 closed = _close_bar(state, "|", ending=True)
                 closed = closed and closed._replace(owe_ending=True, repeat_after_first=True)
@@ -612,7 +616,7 @@ class TuneTracker:
             form.grace = False
         flags = form.flags(state) if enforce and not state.finishing else (0, False, False, False)
         if enforce and form.grace:
-            flags = (1, False, flags[2], True)  # any bar line or ending may finish what the opening began
+            flags = (4, False, flags[2], True)  # any bar line or ending may finish what the opening began
         return automaton.with_flags(after, enforce, *flags)
 
     def push(self, char: str, enforce_form: bool = True) -> None:
