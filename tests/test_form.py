@@ -131,7 +131,8 @@ def test_no_dead_ends_for_any_meter_and_pickup(vocab, meter):
     finished = 0
     for pickup in range(0, bar // 2 + 1, QUANTUM):  # every pickup the tracker allows
         for walk in range(3):
-            text = random_walk(vocab, meter, pickup, rng, max_chars=1200, lenient=40 * (walk == 2))
+            # The third walk starts with an opening of random length, unheld, as a person's may be.
+            text = random_walk(vocab, meter, pickup, rng, max_chars=1200, lenient=rng.randint(1, 300) * (walk == 2))
             finished += text.endswith("\n\n")
     assert finished == 3 * len(range(0, bar // 2 + 1, QUANTUM))
 

@@ -307,8 +307,9 @@ def _ending_possible(state: TuneState | None) -> bool:
 
 def _first_ending_ok(state: TuneState) -> bool:
     """The form lets [1 open here: the tracker's first_ok, and not right after a bar line that
-    ended the part (first_ok is reckoned for the part going on)."""
-    return not state.form or state.finishing or (state.first_ok and state.closed_with not in PART_ENDING_BARS)
+    ended the part (first_ok is reckoned for the part going on); never while finishing, where an
+    ending would only spend the characters kept to close the tune."""
+    return not state.form or (not state.finishing and state.first_ok and state.closed_with not in PART_ENDING_BARS)
 
 
 def _body(state: TuneState, char: str) -> TuneState | None:
@@ -370,7 +371,8 @@ def _body(state: TuneState, char: str) -> TuneState | None:
         return None
 
     if token == "ending":
-        if char == "1" and state.ending == 0 and _first_ending_ok(state):
+        # Finishing, a "[" came before the switch (it refuses a new one): its 1 may follow.
+        if char == "1" and state.ending == 0 and (state.finishing or _first_ending_ok(state)):
             return state._replace(token="ending_digit", short_ok=True, ending=1,
                                        repeat_after_first=False)
         if char == "2" and state.ending == 1 and state.repeat_after_first:
