@@ -178,6 +178,6 @@ def test_cli_reports_bad_input_naming_the_field(tmp_path, capsys, args, field):
 def test_shipped_model_is_the_shipped_preset_and_beats_the_seed_floor():
     from train.config import PRESETS, Config
     card = json.loads((SHIPPED_ARTIFACTS / "model_card.json").read_text())
-    assert Config.from_dict(card["config"]) == PRESETS["transposed"]  # `python -m train --preset transposed`
+    assert Config.from_dict(card["config"]) == PRESETS["transposed_dropout"]  # `python -m train --preset transposed_dropout`
     assert card["validation_nats_per_char"] <= 1.00
     assert card["extra_training_data"]["path"] == "data/oneills1850.abc"
