@@ -44,8 +44,8 @@ HOMES = ("tonic", "triad")  # what the last note may be
 # end (75% on the tonic). Holding the model to the tonic costs more likelihood, doubles the tunes'
 # length and runs 4% of them to the length cap, where the form gives way (benchmarks/form.py).
 HOME_BY_DEFAULT = "triad"
-# On with strict meter unless a request turns it off (share links made before it carry no `form`
-# and read as off, share.py). The likelihood it costs is in benchmarks/form.py and the README.
+# On with strict meter unless a request turns it off. The likelihood it costs is in
+# benchmarks/form.py and the README.
 FORM_BY_DEFAULT = True
 LETTERS = "CDEFGAB"
 LINE_OF_FIFTHS = "FCGDAEB"
@@ -134,6 +134,11 @@ class FormCounter:
         cls = self.last_home if cls is None else cls  # a rest: the note before it
         return cls is not None and (cls == 2 or (self.home_triad and cls >= 1))
 
+    def long_enough(self, bars: int) -> bool:
+        """Whether a part this long may end the tune: as long as the shortest part so far, up to 8
+        (a 4-bar part ends a tune of 4-bar parts, not one of 8-bar parts)."""
+        return bars >= min(8, self.shortest_part)
+
     def regular(self, bars: int) -> bool:
         return bars in LEGAL_PART_BARS or (self.free and 1 <= bars <= FREE_PART_BARS)
 
@@ -174,7 +179,7 @@ class FormCounter:
             self.part_bars -= self.first_len
         elif symbol in ("||", "|]", ":|", "::", "|:") and not (symbol == "|:" and self.part_bars == 0):
             self.parts += 1
-            long_enough = self.part_bars >= min(8, self.shortest_part)  # as flags() asks of |]
+            long_enough = self.long_enough(self.part_bars)  # against the parts before it, as flags() asks of |]
             self.shortest_part = min(self.shortest_part, max(1, self.part_bars))
             self.may_end = (symbol in ENDS_TUNE and not in_first and self.home() and self.parts >= MIN_PARTS
                             and after.bars >= MIN_BARS and self.regular(self.part_bars) and long_enough)
@@ -203,15 +208,14 @@ class FormCounter:
         last_part = self.parts + 1 >= MIN_PARTS  # the tune may end with this part
         if state.ending == 2:
             done = self.ending_bars + 1 >= self.first_len
-            endable = done and bars_ok and last_part and self.part_bars + 1 >= min(8, self.shortest_part)
+            endable = done and bars_ok and last_part and self.long_enough(self.part_bars + 1)
             return (2 if done else 0), endable and self.home(pending=True), self.may_end, False
         if pickup:
             return 3, False, self.may_end, first_ok
         n = self.part_bars + 1
         regular = self.regular(n)
         part_end = 2 if n >= self.max_part else 1 if regular else 0
-        # The tune may end here: a part as long as the shortest so far, at least (a 4-bar part ends
-        # a tune of 4-bar parts, not one of 8-bar parts), on the home note. A part that ends away
-        # from home ends all the same, and the tune goes on with another part.
-        endable = regular and bars_ok and last_part and n >= min(8, self.shortest_part)
+        # The tune may end here (a part long enough, on the home note). A part that ends away from
+        # home ends all the same, and the tune goes on with another part.
+        endable = regular and bars_ok and last_part and self.long_enough(n)
         return part_end, endable and self.home(pending=True), self.may_end, first_ok

@@ -616,9 +616,12 @@ class TuneTracker:
             form.grace = True  # the person's opening: the model may have to finish a bar line it began
         elif form.grace and state.token not in ("bar_symbol", "ending"):
             form.grace = False
-        flags = form.flags(state) if enforce and not state.finishing else (0, False, False, False)
-        if enforce and form.grace:
-            flags = (4, False, flags[2], True)  # any bar line or ending may finish what the opening began
+        if enforce and form.grace:  # any bar line or ending may finish what the opening began
+            flags = (4, False, form.may_end and not state.finishing, True)
+        elif enforce and not state.finishing:
+            flags = form.flags(state)
+        else:
+            flags = (0, False, False, False)
         return automaton.with_flags(after, enforce, *flags)
 
     def push(self, char: str, enforce_form: bool = True) -> None:
